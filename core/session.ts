@@ -1,0 +1,56 @@
+/**
+ * Builds the recipe's `AgentSession`: LiveKit Inference STT, LLM and TTS, the
+ * prewarmed Silero VAD, and preemptive generation in its non-deprecated
+ * spelling. Tests pass their own models through the same function, so the
+ * session they exercise is the one production runs.
+ *
+ * @module
+ */
+import { inference, type llm, type stt, type tts, type VAD, voice } from "@livekit/agents";
+import type { AgentConfig, TurnDetection } from "./config.ts";
+
+/** The three models and the VAD a session runs on. */
+export interface SessionModels {
+  /** Speech to text. */
+  stt: stt.STT;
+  /** The language model that decides when to call `end_session`. */
+  llm: llm.LLM;
+  /** Text to speech, which also says the goodbye. */
+  tts: tts.TTS;
+  /** The process's prewarmed VAD. */
+  vad: VAD;
+}
+
+/**
+ * The recipe's LiveKit Inference models. Built per job, never at module scope:
+ * their constructors throw when the API key or secret is missing.
+ */
+export function inferenceModels(
+  config: Pick<AgentConfig, "sttModel" | "llmModel" | "ttsModel" | "ttsVoice">,
+): Omit<SessionModels, "vad"> {
+  return {
+    // The typed STT names are `deepgram/nova-3` + language; the recipe's
+    // `nova-3-general` is passed through to the gateway untyped.
+    stt: new inference.STT({ model: config.sttModel as inference.STTModels }),
+    llm: new inference.LLM({ model: config.llmModel as inference.LLMModels }),
+    tts: new inference.TTS({
+      model: config.ttsModel as inference.TTSModels,
+      voice: config.ttsVoice,
+    }),
+  };
+}
+
+/** Creates the session with preemptive generation on and the chosen turn detection. */
+export function createSession(
+  models: SessionModels,
+  turnDetection: TurnDetection = "default",
+): voice.AgentSession {
+  return new voice.AgentSession({
+    ...models,
+    turnHandling: {
+      preemptiveGeneration: { enabled: true },
+      // `default` leaves agents-js's choice (its cloud end-of-turn model).
+      ...(turnDetection === "default" ? {} : { turnDetection }),
+    },
+  });
+}

@@ -1,0 +1,60 @@
+/**
+ * exit-message: the command line.
+ *
+ * - `console` without `--connect-addr`: the built-in terminal console (broker + agent).
+ * - `console --connect-addr HOST:PORT`: the agent's half, exactly as agents-js documents (for `lk console`).
+ * - `start`, `dev`, `connect --room NAME`: worker modes, as agents-js documents.
+ *
+ * `.env` is read here at run time (the environment wins over the file), and
+ * every user mistake ends as one line on stderr with exit status 2.
+ *
+ * @module
+ */
+import { cli, ServerOptions } from "@livekit/agents";
+import { fileURLToPath } from "node:url";
+import { parseConnectAddr, requireCredentials } from "./core/config.ts";
+import { loadEnvFile } from "./core/env_file.ts";
+import { USAGE_EXIT_CODE, UserError } from "./core/errors.ts";
+
+/** Absolute path of the agent module agents-js imports in every job process. */
+export const AGENT_MODULE = fileURLToPath(new URL("./agent.ts", import.meta.url));
+
+/** Value of `--name VALUE` or `--name=VALUE` in `args`, if present. */
+export function flagValue(args: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === name) return args[i + 1];
+    if (args[i].startsWith(`${name}=`)) return args[i].slice(name.length + 1);
+  }
+  return undefined;
+}
+
+/** Runs the command line; resolves only for commands that return (agents-js exits by itself). */
+export async function main(args: string[]): Promise<void> {
+  loadEnvFile();
+  const command = args[0];
+  if (command === "console") {
+    const addr = flagValue(args, "--connect-addr");
+    if (addr === undefined) {
+      const { runConsoleApp } = await import("./console/mod.ts");
+      Deno.exit(await runConsoleApp(args.slice(1), { mainModule: fileURLToPath(import.meta.url) }));
+    }
+    parseConnectAddr(addr);
+    requireCredentials();
+  }
+  if (command === "start" || command === "dev" || command === "connect") {
+    const { runWorkerCommand } = await import("./worker/mod.ts");
+    await runWorkerCommand(args, { agentPath: AGENT_MODULE });
+    return;
+  }
+  cli.runApp(new ServerOptions({ agent: AGENT_MODULE }));
+}
+
+if (import.meta.main) {
+  try {
+    await main(Deno.args);
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    console.error(`error: ${error.message}`);
+    Deno.exit(USAGE_EXIT_CODE);
+  }
+}
