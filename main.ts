@@ -12,7 +12,7 @@
  */
 import { cli, ServerOptions } from "@livekit/agents";
 import { fileURLToPath } from "node:url";
-import { parseConnectAddr, requireCredentials } from "./core/config.ts";
+import { parseConnectAddr, readAgentConfig, requireCredentials } from "./core/config.ts";
 import { loadEnvFile } from "./core/env_file.ts";
 import { USAGE_EXIT_CODE, UserError } from "./core/errors.ts";
 
@@ -32,6 +32,8 @@ export function flagValue(args: readonly string[], name: string): string | undef
 export async function main(args: string[]): Promise<void> {
   loadEnvFile();
   const command = args[0];
+  // Fail fast on a malformed setting, before a worker registers or a console starts.
+  if (["console", "start", "dev", "connect"].includes(command)) readAgentConfig();
   if (command === "console") {
     const addr = flagValue(args, "--connect-addr");
     if (addr === undefined) {

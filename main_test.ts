@@ -1,0 +1,95 @@
+/**
+ * Bad input at the command line: one clear line, exit status 2, no stack
+ * trace. Each case runs the real `main.ts` as a child process in an empty
+ * working directory.
+ */
+import { assertEquals, assertStringIncludes } from "@std/assert";
+import { USAGE_EXIT_CODE } from "./core/errors.ts";
+import { runMain } from "./stand_in/process.ts";
+
+const KEYS = {
+  LIVEKIT_API_KEY: "devkey",
+  LIVEKIT_API_SECRET: "devsecret-devsecret-devsecret-0123",
+};
+
+function assertOneLineError(result: { code: number; stderr: string }, ...mentions: string[]) {
+  assertEquals(result.code, USAGE_EXIT_CODE, result.stderr);
+  const lines = result.stderr.trim().split("\n");
+  assertEquals(lines.length, 1, `expected one line, got:\n${result.stderr}`);
+  for (const text of mentions) assertStringIncludes(lines[0], text);
+  assertEquals(/\bat .+:\d+:\d+/.test(result.stderr), false, "a stack trace reached the user");
+}
+
+Deno.test("console --connect-addr without LIVEKIT_API_KEY names the variable and .env.example", async () => {
+  const result = await runMain(["console", "--connect-addr", "127.0.0.1:9"]);
+  assertOneLineError(result, "LIVEKIT_API_KEY", ".env.example");
+});
+
+Deno.test("console --connect-addr without LIVEKIT_API_SECRET names the variable", async () => {
+  const result = await runMain(["console", "--connect-addr", "127.0.0.1:9"], {
+    env: { LIVEKIT_API_KEY: "devkey" },
+  });
+  assertOneLineError(result, "LIVEKIT_API_SECRET");
+});
+
+Deno.test("a malformed --connect-addr says what form it takes", async () => {
+  for (const addr of ["nope", "127.0.0.1:", ":80", "127.0.0.1:99999", "host:port"]) {
+    const result = await runMain(["console", "--connect-addr", addr], { env: KEYS });
+    assertOneLineError(result, "--connect-addr", addr, "HOST:PORT");
+  }
+});
+
+Deno.test("an unreadable .env is named, with what to do", async () => {
+  const cwd = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${cwd}/.env`); // readable by no one, even root: it is a directory
+    const result = await runMain(["console", "--connect-addr", "127.0.0.1:9"], { cwd, env: KEYS });
+    assertOneLineError(result, ".env");
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test(".env is read from the working directory", async () => {
+  const cwd = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${cwd}/.env`, "LIVEKIT_API_KEY=fromfile\nGOODBYE_TIMEOUT_MS=oops\n");
+    const result = await runMain(["console", "--connect-addr", "127.0.0.1:9"], { cwd });
+    assertOneLineError(result, "GOODBYE_TIMEOUT_MS", "oops");
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("the environment wins over .env", async () => {
+  const cwd = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${cwd}/.env`, "LIVEKIT_API_KEY=fromfile\nGOODBYE_TIMEOUT_MS=oops\n");
+    const result = await runMain(["console", "--connect-addr", "127.0.0.1:9"], {
+      cwd,
+      env: { GOODBYE_TIMEOUT_MS: "500" },
+    });
+    // The file's bad timeout lost to the environment; the file's key was used, so
+    // the only thing left missing is the secret.
+    assertOneLineError(result, "LIVEKIT_API_SECRET");
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+for (const command of ["start", "dev"]) {
+  Deno.test(`${command} without LIVEKIT_URL names the variable`, async () => {
+    const result = await runMain([command], { env: KEYS });
+    assertOneLineError(result, "LIVEKIT_URL");
+  });
+
+  Deno.test(`${command} with a malformed LIVEKIT_URL says what form it takes`, async () => {
+    const result = await runMain([command], { env: { ...KEYS, LIVEKIT_URL: "not a url" } });
+    assertOneLineError(result, "LIVEKIT_URL", "not a url");
+  });
+
+  Deno.test(`${command} without LIVEKIT_API_KEY names the variable`, async () => {
+    const result = await runMain([command], { env: { LIVEKIT_URL: "ws://127.0.0.1:9" } });
+    assertOneLineError(result, "LIVEKIT_API_KEY");
+  });
+}
