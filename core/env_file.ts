@@ -48,6 +48,7 @@ export function loadEnvFile(
   const applied: string[] = [];
   const shadowed: string[] = [];
   for (const [name, value] of Object.entries(parsed)) {
+    if (value === undefined) continue;
     if (env.get(name) !== undefined) {
       shadowed.push(name);
     } else {
