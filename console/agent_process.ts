@@ -1,0 +1,257 @@
+/**
+ * The agent child process: how it is launched (under `deno run` or from a
+ * `deno compile`d binary), its captured logs, and its bounded shutdown.
+ *
+ * @module
+ */
+import { isCompiled } from "../compile/mod.ts";
+
+/** Last lines of a stream, for showing why an agent failed. */
+export class LogRing {
+  readonly #lines: string[] = [];
+  constructor(readonly capacity = 200) {}
+
+  /** Appends one line (ANSI colours stripped), dropping the oldest past capacity. */
+  push(line: string): void {
+    this.#lines.push(stripAnsi(line));
+    if (this.#lines.length > this.capacity) this.#lines.shift();
+  }
+
+  /**
+   * The last `n` log entries, one line each where possible. pino-pretty
+   * writes an entry as a header line plus indented `key: value` lines; those
+   * continuation lines are kept only for warnings and errors (where the
+   * message and error usually are), so the tail stays readable.
+   */
+  tail(n = 12): string[] {
+    const out: string[] = [];
+    let keep = true;
+    for (const line of this.#lines) {
+      if (line.trim() === "") continue;
+      if (/^\s/.test(line)) {
+        if (keep) out.push(line);
+        continue;
+      }
+      keep = /\b(WARN|ERROR|FATAL)\b/.test(line) || !/^\[\d\d:\d\d/.test(line);
+      out.push(line);
+    }
+    return out.slice(-n);
+  }
+}
+
+/** Removes terminal colour/cursor sequences (agents-js logs through pino-pretty). */
+export function stripAnsi(s: string): string {
+  // deno-lint-ignore no-control-regex
+  return s.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, "");
+}
+
+/**
+ * The argv that starts the agent's half of the console, dialing the broker:
+ * `deno run -A <main.ts> console --connect-addr ADDR` under the CLI, or
+ * `<exe> console --connect-addr ADDR` from a compiled binary (whose embedded
+ * entry point is main.ts already).
+ */
+export function agentCommand(
+  mainModule: string,
+  connectAddr: string,
+  extra: string[] = [],
+  compiled = isCompiled(),
+) {
+  const exe = Deno.execPath();
+  const tail = ["console", "--connect-addr", connectAddr, ...extra];
+  if (compiled) return { cmd: exe, args: tail };
+  const path = mainModule.startsWith("file:") ? new URL(mainModule).pathname : mainModule;
+  return { cmd: exe, args: ["run", "-A", path, ...tail] };
+}
+
+/** Options of {@link AgentProcess.spawn}. */
+export interface AgentSpawnOptions {
+  cmd: string;
+  args: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Also append the child's output to this file. */
+  logFile?: string;
+  /** Called for each output line (e.g. to drive a spinner). */
+  onLine?: (line: string) => void;
+}
+
+/**
+ * A running agent in its own process group (so a stop also reaches anything
+ * it forked, such as an inference process). Its stdout/stderr are captured:
+ * the terminal belongs to the conversation, the logs to {@link logs}.
+ */
+export class AgentProcess {
+  readonly logs = new LogRing();
+  readonly pid: number;
+  /** Resolves with the exit status; never rejects. */
+  readonly status: Promise<Deno.CommandStatus>;
+  #exited = false;
+  #pumps: Promise<void>[];
+  #logFile?: Deno.FsFile;
+
+  private constructor(child: Deno.ChildProcess, opts: AgentSpawnOptions) {
+    this.pid = child.pid;
+    if (opts.logFile) {
+      this.#logFile = Deno.openSync(opts.logFile, { write: true, create: true, append: true });
+    }
+    this.#pumps = [
+      this.#pump(child.stdout, opts.onLine),
+      this.#pump(child.stderr, opts.onLine),
+    ];
+    this.status = child.status.then((s) => {
+      this.#exited = true;
+      return s;
+    });
+  }
+
+  /** Starts the agent detached into its own process group. */
+  static spawn(opts: AgentSpawnOptions): AgentProcess {
+    const child = new Deno.Command(opts.cmd, {
+      args: opts.args,
+      env: opts.env,
+      cwd: opts.cwd,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      // Own process group: the terminal's Ctrl+C reaches only the console,
+      // which decides what the agent gets (one SIGINT = graceful goodbye).
+      detached: true,
+    }).spawn();
+    return new AgentProcess(child, opts);
+  }
+
+  /** True once the process has exited. */
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  async #pump(stream: ReadableStream<Uint8Array>, onLine?: (l: string) => void): Promise<void> {
+    const dec = new TextDecoder();
+    let rest = "";
+    try {
+      for await (const chunk of stream) {
+        this.#logFile?.writeSync(chunk);
+        rest += dec.decode(chunk, { stream: true });
+        const lines = rest.split("\n");
+        rest = lines.pop()!;
+        for (const l of lines) {
+          this.logs.push(l);
+          onLine?.(stripAnsi(l));
+        }
+      }
+    } catch {
+      // stream torn down with the process
+    }
+    if (rest) this.logs.push(rest);
+  }
+
+  /** Sends a signal to the agent's whole process group; false if already gone. */
+  signal(sig: Deno.Signal): boolean {
+    if (this.#exited) return false;
+    try {
+      Deno.kill(-this.pid, sig);
+      return true;
+    } catch {
+      try {
+        Deno.kill(this.pid, sig); // platforms without process groups
+        return true;
+      } catch {
+        return false;
+      }
+    }
+  }
+
+  /** Waits up to `ms` for exit; true if it exited. */
+  async waitExit(ms: number): Promise<boolean> {
+    if (this.#exited) return true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<false>((r) => timer = setTimeout(() => r(false), ms));
+    const done = await Promise.race([this.status.then(() => true as const), timeout]);
+    clearTimeout(timer);
+    return done;
+  }
+
+  /**
+   * Ends the agent: optional grace wait for a voluntary exit, then SIGINT
+   * (agents-js runs its graceful close), then SIGKILL to the group after
+   * `killAfterMs`, as `lk` does. Also reaps the group's leftovers.
+   */
+  async stop(opts: { graceMs?: number; killAfterMs?: number } = {}): Promise<Deno.CommandStatus> {
+    const { graceMs = 0, killAfterMs = 5000 } = opts;
+    if (graceMs > 0) await this.waitExit(graceMs);
+    if (!this.#exited) {
+      this.signal("SIGINT");
+      if (!(await this.waitExit(killAfterMs))) this.signal("SIGKILL");
+    }
+    const status = await this.status;
+    // The leader is gone; anything it forked into the group goes with it.
+    try {
+      Deno.kill(-this.pid, "SIGKILL");
+    } catch {
+      // group already empty
+    }
+    await this.close();
+    return status;
+  }
+
+  /** Kills at once (second Ctrl+C). */
+  async kill(): Promise<void> {
+    this.signal("SIGKILL");
+    await this.status;
+    await this.close();
+  }
+
+  /** Waits for the output pumps and closes the log file. */
+  async close(): Promise<void> {
+    await Promise.all(this.#pumps);
+    try {
+      this.#logFile?.close();
+    } catch {
+      // closed already
+    }
+    this.#logFile = undefined;
+  }
+}
+
+/** PIDs of every live descendant of `root` (Linux /proc), for leak checks. */
+export function descendantPids(root: number): number[] {
+  const parents = new Map<number, number>();
+  try {
+    for (const e of Deno.readDirSync("/proc")) {
+      if (!/^\d+$/.test(e.name)) continue;
+      try {
+        const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+        // Field 2 is "(comm)" and may contain spaces: parse after the last ')'.
+        const after = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        if (after[0] === "Z") continue; // zombies are already dead
+        parents.set(Number(e.name), Number(after[1]));
+      } catch {
+        // raced with an exit
+      }
+    }
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  const walk = (pid: number) => {
+    for (const [child, ppid] of parents) {
+      if (ppid === pid) {
+        out.push(child);
+        walk(child);
+      }
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** True if a process with this PID exists (and is not a zombie). */
+export function pidAlive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}

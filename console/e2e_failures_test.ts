@@ -1,0 +1,208 @@
+/**
+ * End-to-end failure paths of the console, and the agent's half used alone
+ * (`main.ts console --connect-addr`) as `lk console` would use it.
+ */
+import { assert, assertEquals, assertGreater, assertMatch } from "@std/assert";
+import { AgentSession as pb } from "@livekit/protocol";
+import { offlineBrain, startGateway } from "../stand_in/gateway/mod.ts";
+import { BrokerSession, listenBroker, WIRE_SAMPLE_RATE } from "./broker.ts";
+import { agentCommand, AgentProcess, pidAlive } from "./agent_process.ts";
+import { Playout } from "./playout.ts";
+import { ConsoleProc, MAIN, settled } from "./testdata/harness.ts";
+import { encodeWav } from "./wav.ts";
+
+const opts = { sanitizeOps: true, sanitizeResources: true };
+const HARNESS = new URL("./testdata/run_console.ts", import.meta.url).pathname;
+
+async function finish(proc: ConsoleProc) {
+  if ((await settled([proc.child.pid], 0)).length) await proc.kill();
+  else {
+    await proc.status;
+    await proc.endInput();
+  }
+}
+
+/** Runs a console that must fail fast; returns its status and output. */
+async function failing(args: string[], env: Record<string, string> = {}, ms = 20_000) {
+  const proc = new ConsoleProc(args, env);
+  try {
+    const st = await proc.exit(ms);
+    return { st, out: proc.out, err: proc.err, proc };
+  } finally {
+    await finish(proc);
+  }
+}
+
+Deno.test({
+  name: "e2e: an agent that never connects: bounded wait, its last log lines, exit 1, nothing left",
+  ...opts,
+  async fn() {
+    const t0 = performance.now();
+    const { st, err, proc } = await failing([
+      HARNESS,
+      "./agent_hang.ts",
+      "--offline",
+      "--text",
+      "--connect-timeout",
+      "2",
+    ]);
+    assertEquals(st.code, 1);
+    assertMatch(err, /^error: the agent did not connect within 2 s; its last log lines:$/m);
+    assertMatch(err, /│ \[00:00:00\.001\] WARN \(1\): pretending to wait/);
+    // 2 s bound + SIGINT ignored by the fake agent + SIGKILL after 3 s.
+    assert(performance.now() - t0 < 12_000);
+    assertGreater(proc.pids.size, 0);
+    assertEquals(await settled(proc.leftovers()), []);
+  },
+});
+
+Deno.test({
+  name: "e2e: an agent that crashes at start: its exit code and last log lines, exit 1",
+  ...opts,
+  async fn() {
+    const { st, err, proc } = await failing([HARNESS, "./agent_crash.ts", "--offline", "--text"]);
+    assertEquals(st.code, 1);
+    assertMatch(
+      err,
+      /^error: the agent exited \(exit code 3\) before connecting; its last log lines:$/m,
+    );
+    assertMatch(err, /ERROR \(1\): fake agent cannot load its model/);
+    assertEquals(await settled(proc.leftovers()), []);
+  },
+});
+
+Deno.test({
+  name: "e2e: bad input is one line each, exit 2, and nothing is started",
+  ...opts,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const floatWav = encodeWav(new Int16Array(100), 16000);
+      new DataView(floatWav.buffer).setUint16(20, 3, true); // IEEE float
+      await Deno.writeFile(`${dir}/float.wav`, floatWav);
+      await Deno.writeTextFile(`${dir}/notes.wav`, "not audio at all");
+      const port = (taken.addr as Deno.NetAddr).port;
+      const cases: [string[], Record<string, string>, RegExp][] = [
+        [
+          ["--offline", "--input-wav", `${dir}/missing.wav`],
+          {},
+          /^error: .*missing\.wav: no such file$/,
+        ],
+        [
+          ["--offline", "--input-wav", `${dir}/float.wav`],
+          {},
+          /^error: .*float\.wav is not PCM \(format code 3\); convert it to 16-bit PCM$/,
+        ],
+        [
+          ["--offline", "--input-wav", `${dir}/notes.wav`],
+          {},
+          /^error: .*notes\.wav is not a WAV file/,
+        ],
+        [
+          ["--offline", "--text", "--port", String(port)],
+          {},
+          new RegExp(`^error: port ${port} on 127\\.0\\.0\\.1 is already in use`),
+        ],
+        [
+          ["--text"],
+          { LIVEKIT_API_KEY: "", LIVEKIT_API_SECRET: "" },
+          /^error: LIVEKIT_API_KEY and LIVEKIT_API_SECRET are not set; .*deno task console --offline/,
+        ],
+        [
+          ["--offline", "--bogus"],
+          {},
+          /^error: unknown option --bogus; see deno task console --help$/,
+        ],
+        [
+          ["--offline", "--text", "--input-wav", "x.wav"],
+          {},
+          /^error: --text and --input-wav exclude each other/,
+        ],
+      ];
+      for (const [args, env, re] of cases) {
+        const { st, err, proc } = await failing([MAIN, "console", ...args], env);
+        const lines = err.trim().split("\n");
+        assertEquals(st.code, 2, `${args.join(" ")}: ${err}`);
+        assertEquals(lines.length, 1, `${args.join(" ")}: more than one line:\n${err}`);
+        assertMatch(lines[0], re);
+        assertEquals(proc.pids.size, 0, `${args.join(" ")} started a process`);
+      }
+    } finally {
+      taken.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "e2e: --help prints usage and exits 0",
+  ...opts,
+  async fn() {
+    const { st, out } = await failing([MAIN, "console", "--help"]);
+    assertEquals(st.code, 0);
+    assertMatch(out, /^Usage: deno task console \[options\]/);
+    assertMatch(out, /--connect-addr HOST:PORT/);
+  },
+});
+
+Deno.test({
+  name: "lk-compat: main.ts console --connect-addr is the agent's half, driven by a plain broker",
+  ...opts,
+  async fn() {
+    const gw = await startGateway({ llm: offlineBrain(), apiKey: "k", apiSecret: "s" });
+    const listener = listenBroker(0);
+    const port = (listener.addr as Deno.NetAddr).port;
+    const { cmd, args } = agentCommand(MAIN, `127.0.0.1:${port}`);
+    const agent = AgentProcess.spawn({
+      cmd,
+      args,
+      env: { LIVEKIT_INFERENCE_URL: gw.url, LIVEKIT_API_KEY: "k", LIVEKIT_API_SECRET: "s" },
+    });
+    const playout = new Playout({ sampleRate: WIRE_SAMPLE_RATE });
+    let broker: BrokerSession | undefined;
+    try {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const conn = await Promise.race([
+        listener.accept(),
+        new Promise<never>((_, rej) =>
+          timer = setTimeout(() => rej(new Error("no connection")), 30_000)
+        ),
+      ]);
+      clearTimeout(timer);
+      const events: pb.AgentSessionEvent[] = [];
+      broker = new BrokerSession(conn, playout, { onEvent: (e) => events.push(e) });
+      // Text in, audio out: replies are synthesized and their flushes acknowledged.
+      await broker.updateIo({ audioIn: false, audioOut: true });
+      const resp = await broker.runInput("hello", 30_000);
+      const run = resp.response.case === "runInput" ? resp.response.value : undefined;
+      if (!run) throw new Error(`unexpected response ${resp.response.case}`);
+      const said = run.items.flatMap((i) =>
+        i.item.case === "message" ? i.item.value.content.map((c) => String(c.payload.value)) : []
+      );
+      assertEquals(said, ["Hello! Nice to hear you. What would you like to talk about?"]);
+      assertGreater(broker.stats.acks, 0);
+      // lk's shutdown: SIGINT; the agent says goodbye (its flush is acked), closes, exits.
+      agent.signal("SIGINT");
+      await broker.closed;
+      assert(await agent.waitExit(15_000), "the agent did not exit after SIGINT");
+      assertEquals((await agent.status).code, 0);
+      assert(gw.synthesized().includes("Goodbye!"), gw.synthesized().join(" | "));
+      const states = events.flatMap((e) =>
+        e.event.case === "agentStateChanged" ? [e.event.value.newState] : []
+      );
+      assert(states.includes(pb.AgentState.AS_SPEAKING));
+    } finally {
+      await broker?.close();
+      try {
+        listener.close();
+      } catch {
+        // closed
+      }
+      await agent.stop({ killAfterMs: 2000 });
+      await playout.close();
+      await gw.close();
+      assertEquals(pidAlive(agent.pid), false);
+    }
+  },
+});

@@ -1,0 +1,51 @@
+/**
+ * The built-in console of exit-message: `deno task console` (and `console`
+ * on a compiled binary) without `--connect-addr`. It is the broker half of
+ * agents-js's console protocol plus a terminal UI; the agent runs in a child
+ * process that dials it, exactly as it would dial `lk console`.
+ *
+ * @module
+ */
+export {
+  ArgError,
+  type ConsoleOptions,
+  FAILURE_EXIT,
+  HELP,
+  INTERRUPT_EXIT,
+  parseConsoleArgs,
+  runConsoleApp,
+  type RunConsoleOptions,
+  USAGE_EXIT,
+} from "./app.ts";
+export {
+  encodeFrame,
+  encodeMessage,
+  FrameDecoder,
+  FrameTooLargeError,
+  HEADER_BYTES,
+  MAX_FRAME_BYTES,
+} from "./framing.ts";
+export {
+  type BrokerHandlers,
+  BrokerListenError,
+  BrokerSession,
+  type BrokerStats,
+  frameToMono48k,
+  listenBroker,
+  MIC_FRAME_SAMPLES,
+  WIRE_SAMPLE_RATE,
+} from "./broker.ts";
+export { type OutputDevice, Playout, type PlayoutOptions } from "./playout.ts";
+export { agentCommand, AgentProcess, descendantPids, LogRing, pidAlive } from "./agent_process.ts";
+export {
+  decodeWav,
+  encodeWav,
+  type MonoPcm,
+  readWavFile,
+  resampleLinear,
+  rms,
+  WavError,
+  WavWriter,
+} from "./wav.ts";
+export { EchoGate, WavMic } from "./mic.ts";
+export { type AudioProbe, openAudioDevices } from "./portaudio.ts";
