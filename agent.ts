@@ -7,13 +7,19 @@
  *
  * @module
  */
-import { defineAgent, type JobContext, llm, voice } from "@livekit/agents";
+import { APIConnectionError, defineAgent, type JobContext, llm, voice } from "@livekit/agents";
 import { readAgentConfig } from "./core/config.ts";
 import { CallEnding, sayBounded } from "./core/ending.ts";
-import { endJobAfterClose, watchHangup } from "./core/job.ts";
+import { endJobAfterClose, watchHangup, watchSignals } from "./core/job.ts";
 import { bindLogContext } from "./core/log.ts";
 import { createSession, inferenceModels } from "./core/session.ts";
-import { DEFAULT_GOODBYE_TIMEOUT_MS } from "./core/bounds.ts";
+import {
+  DEFAULT_GOODBYE_TIMEOUT_MS,
+  LLM_FIRST_CHUNK_TIMEOUT_MS,
+  LLM_IDLE_TIMEOUT_MS,
+} from "./core/bounds.ts";
+import { guardStream } from "./core/watchdog.ts";
+import { log } from "./core/log.ts";
 import { prewarm, type PrewarmData, prewarmedVad } from "./prewarm.ts";
 
 /** The recipe's instructions, word for word. */
@@ -29,6 +35,10 @@ export interface GoodbyeAgentOptions {
   ending?: CallEnding;
   /** Bound on the goodbye, synthesis to playout. */
   goodbyeTimeoutMs?: number;
+  /** Bound on the speech playing when the goodbye is asked for (default `SPEECH_DRAIN_TIMEOUT_MS`). */
+  speechDrainMs?: number;
+  /** Bounds on each LLM reply (defaults from `core/bounds.ts`). */
+  llmTimeouts?: { firstChunkMs?: number; idleMs?: number };
 }
 
 /**
@@ -40,12 +50,12 @@ export interface GoodbyeAgentOptions {
 export function endSessionTool(ending: CallEnding) {
   return llm.tool({
     description: "Close the session. Call this when the user wants to stop talking to you.",
-    execute: async (_args, { ctx }) => {
+    execute: (_args, { ctx }) => {
       if (!ending.request("end_session")) {
-        return "The session is already closing.";
+        return Promise.resolve("The session is already closing.");
       }
       ctx.session.shutdown({ drain: true, reason: voice.CloseReason.USER_INITIATED });
-      return "The session is closing.";
+      return Promise.resolve("The session is closing.");
     },
   });
 }
@@ -55,6 +65,9 @@ export class GoodbyeAgent extends voice.Agent {
   /** Shared ending state of this agent's session. */
   readonly ending: CallEnding;
   readonly #goodbyeTimeoutMs: number;
+  readonly #llmFirstChunkMs: number;
+  readonly #llmIdleMs: number;
+  readonly #speechDrainMs?: number;
 
   /** Creates the agent with the recipe's instructions and the `end_session` tool. */
   constructor(options: GoodbyeAgentOptions = {}) {
@@ -62,11 +75,64 @@ export class GoodbyeAgent extends voice.Agent {
     super({ instructions: INSTRUCTIONS, tools: { end_session: endSessionTool(ending) } });
     this.ending = ending;
     this.#goodbyeTimeoutMs = options.goodbyeTimeoutMs ?? DEFAULT_GOODBYE_TIMEOUT_MS;
+    this.#llmFirstChunkMs = options.llmTimeouts?.firstChunkMs ?? LLM_FIRST_CHUNK_TIMEOUT_MS;
+    this.#llmIdleMs = options.llmTimeouts?.idleMs ?? LLM_IDLE_TIMEOUT_MS;
+    this.#speechDrainMs = options.speechDrainMs;
   }
 
   /** Says "Goodbye!" on every close path, bounded, unless the user already hung up. */
   override async onExit(): Promise<void> {
-    await sayBounded(this.session, this.ending, GOODBYE, this.#goodbyeTimeoutMs);
+    // The speech playing now (the LLM's words in the end_session turn, if
+    // any) goes first; sayBounded bounds how long it may take.
+    const before = this.getActivityOrThrow().currentSpeech;
+    await sayBounded(this.session, this.ending, GOODBYE, this.#goodbyeTimeoutMs, {
+      before,
+      drainMs: this.#speechDrainMs,
+    });
+  }
+
+  /**
+   * The default LLM node under a watchdog: a reply whose first chunk or next
+   * chunk does not come within its bound is cut off (the LLM request is
+   * cancelled) and reported to the session as an unrecoverable LLM error,
+   * exactly as a failure after the plugin's retries would be. The session's
+   * policy (`MAX_UNRECOVERABLE_ERRORS`) then closes it with `llm_error`, and
+   * `onExit` still says goodbye. agents-js has no such bound: a stream that
+   * stops mid-reply holds the turn forever.
+   */
+  override async llmNode(
+    chatCtx: llm.ChatContext,
+    toolCtx: llm.ToolContext,
+    modelSettings: voice.ModelSettings,
+  ): Promise<ReadableStream<llm.ChatChunk | string> | null> {
+    const upstream = await super.llmNode(chatCtx, toolCtx, modelSettings);
+    if (!upstream) return upstream;
+    return guardStream(upstream as ReadableStream<llm.ChatChunk | string>, {
+      firstChunkMs: this.#llmFirstChunkMs,
+      idleMs: this.#llmIdleMs,
+      onStall: (stall, waitedMs) => {
+        const what = stall === "first_chunk" ? "did not start" : "stopped mid-reply";
+        log().warn(
+          { stalled: "llm", llm_stall: stall, timeout_ms: waitedMs },
+          `the LLM reply ${what} (no chunk for ${waitedMs} ms); cancelled it`,
+        );
+        const model = this.session.llm;
+        if (model instanceof llm.LLM) {
+          // Through the LLM's own error event, so the session applies the
+          // same policy as to a failure after the plugin's retries.
+          model.emit("error", {
+            type: "llm_error",
+            timestamp: Date.now(),
+            label: model.label(),
+            error: new APIConnectionError({
+              message: `LLM reply ${what}: no chunk for ${waitedMs} ms`,
+              options: { retryable: false },
+            }),
+            recoverable: false,
+          });
+        }
+      },
+    });
   }
 }
 
@@ -83,6 +149,9 @@ export async function entry(ctx: JobContext<PrewarmData>): Promise<void> {
   void endJobAfterClose(ctx, session, ending, config.endCallAction);
   const unwatch = watchHangup(ctx.room, session, ending);
   session.once(voice.AgentSessionEventTypes.Close, unwatch);
+  // Console runs the job in the CLI process, which owns the signals; a job
+  // process in worker mode is stopped by its worker, never by a signal.
+  if (ctx.isFakeJob) watchSignals(ending);
   logger.info(
     { stt: config.sttModel, llm: config.llmModel, tts: config.ttsModel },
     "starting session",

@@ -2,10 +2,30 @@
  * Every time bound on the hang-up path, in one place.
  *
  * A voice agent that ends calls must never wait forever on something outside its
- * process (a TTS socket, an audio output that never acks, the LiveKit API). Each
- * bound here is the longest the agent waits before it moves on and says why in
- * a warning. Values are milliseconds; the ones an operator may need to change
- * are read from the environment in `config.ts`.
+ * process (an LLM stream, a TTS socket, an audio output that never acks, the
+ * LiveKit API, a signal that arrives mid-goodbye). Each bound here is the longest
+ * the agent waits before it moves on and says why in a warning. Values are
+ * milliseconds; the ones an operator may need to change are read from the
+ * environment in `config.ts`.
+ *
+ * How the bounds add up when an ending goes wrong (`G` = `GOODBYE_TIMEOUT_MS`):
+ *
+ * | Stage | Bound | Who enforces it |
+ * | --- | --- | --- |
+ * | LLM reply starts (first chunk) | {@link LLM_FIRST_CHUNK_TIMEOUT_MS} | `core/watchdog.ts` |
+ * | LLM reply continues (gap between chunks) | {@link LLM_IDLE_TIMEOUT_MS} | `core/watchdog.ts` |
+ * | LLM/STT/TTS errors, retried | plugin `connOptions` (agents-js defaults: 4 attempts, 0.1 + 2 + 2 s apart) | agents-js |
+ * | Speech already playing when the ending starts | {@link SPEECH_DRAIN_TIMEOUT_MS}, then interrupted | `core/job.ts` |
+ * | "Goodbye!", synthesis to playout | `G` (default {@link DEFAULT_GOODBYE_TIMEOUT_MS}) | `core/ending.ts` |
+ * | An abandoned speech's tasks after an interrupt | {@link LIBRARY_CANCEL_WAIT_MS} (fixed in agents-js) | agents-js |
+ * | User-turn commit on close | {@link LIBRARY_CLOSE_COMMIT_MS} (fixed in agents-js) | agents-js |
+ * | Whole ending, request to `Close` | {@link SESSION_CLOSE_TIMEOUT_MS}, then the job ends without it | `core/job.ts` |
+ * | Console process after `Close` | {@link CONSOLE_EXIT_GRACE_MS}, then `Deno.exit(0)` | `core/job.ts` |
+ * | A second SIGINT/SIGTERM while ending | exit 130/143 once the log flushed, after {@link LOG_FLUSH_GRACE_MS} | `core/job.ts` |
+ *
+ * So once an ending has started, `Close` comes within
+ * {@link closeBoundMs}`(G)` = drain + `G` + cancel wait + commit, and never later than
+ * {@link SESSION_CLOSE_TIMEOUT_MS} (30 s), whatever stalls.
  *
  * @module
  */
@@ -24,5 +44,88 @@ export const DELETE_ROOM_TIMEOUT_MS = 5_000;
  */
 export const CONSOLE_EXIT_GRACE_MS = 2_000;
 
-/** Longest wait for the session to report `Close` after the job was asked to shut down. */
-export const SESSION_CLOSE_TIMEOUT_MS = 20_000;
+/**
+ * Longest an ending may take from its request (the `end_session` tool, a
+ * hang-up, a signal, or `onExit` starting after an error) to the session's
+ * `Close`. Past it the job is ended without waiting: one warning says what was
+ * still pending, the `session ended` line carries `forced: true`, and a
+ * console process exits. It sits above {@link closeBoundMs} for the default
+ * goodbye bound, so it only fires when something the other bounds do not
+ * cover hangs (agents-js's own close, for instance).
+ */
+export const SESSION_CLOSE_TIMEOUT_MS = 30_000;
+
+/**
+ * Longest the speech already playing when an ending starts (the LLM's own
+ * words in the `end_session` turn) may take to finish before it is
+ * interrupted so the goodbye can start. An audio output that never reports
+ * playout finished (a console broker that never acks) would otherwise hold
+ * the close: agents-js drains that speech without a bound. Generous, because
+ * a long farewell the LLM speaks in the same turn must still play in full.
+ */
+export const SPEECH_DRAIN_TIMEOUT_MS = 15_000;
+
+/**
+ * Longest wait for the first chunk of an LLM reply. The OpenAI SDK under
+ * `inference.LLM` only bounds the response headers; a gateway that answers
+ * headers and then nothing would hold the turn forever. Longer than the
+ * plugin's retry budget for fast failures (0.1 + 2 + 2 s between 4 attempts),
+ * so retries of a 500 still run their course and surface as the plugin's own
+ * error.
+ */
+export const LLM_FIRST_CHUNK_TIMEOUT_MS = 10_000;
+
+/**
+ * Longest gap between two chunks of one LLM reply (a stream that stops
+ * mid-reply). Streaming LLMs send tokens every few tens of ms; the bound also
+ * covers one plugin retry (2 s apart) after a dropped stream.
+ */
+export const LLM_IDLE_TIMEOUT_MS = 5_000;
+
+/**
+ * How many unrecoverable LLM/TTS errors in a row the session tolerates before
+ * it closes (`connOptions.maxUnrecoverableErrors`; agents-js default 3).
+ * "Unrecoverable" means the plugin's retries are already spent. The policy is
+ * zero: the first one closes the session with reason `error` (end reasons
+ * `llm_error` / `tts_error`), and `onExit` still tries the goodbye. A user
+ * who said goodbye to a failing LLM must not be left in silence, and an agent
+ * that cannot think or speak after its retries is better hung up cleanly.
+ */
+export const MAX_UNRECOVERABLE_ERRORS = 0;
+
+/**
+ * agents-js 1.9.0 (`REPLY_TASK_CANCEL_TIMEOUT`, speech_handle.ts): after a
+ * speech is interrupted it waits up to this long for that speech's TTS and
+ * forwarding tasks to acknowledge the cancel. A TTS that stalls ignores it, so
+ * an abandoned goodbye costs this much more before the close goes on. Not
+ * configurable; recorded here because it is part of every close bound.
+ */
+export const LIBRARY_CANCEL_WAIT_MS = 2_000;
+
+/** agents-js 1.9.0: every close commits the user turn and waits this long for it. Not configurable. */
+export const LIBRARY_CLOSE_COMMIT_MS = 500;
+
+/**
+ * Longest a close may take once an ending has started, when every other bound
+ * holds: the speech still playing (at most `speechDrainMs`; pass 0 when the
+ * ending starts in silence), the goodbye, and agents-js's fixed waits after an
+ * interrupt and on close. Tests assert endings against this value.
+ */
+export function closeBoundMs(
+  goodbyeTimeoutMs: number,
+  speechDrainMs: number = SPEECH_DRAIN_TIMEOUT_MS,
+): number {
+  return speechDrainMs + goodbyeTimeoutMs + LIBRARY_CANCEL_WAIT_MS + LIBRARY_CLOSE_COMMIT_MS;
+}
+
+/**
+ * Grace a forced console exit (second signal, close bound passed) gives the
+ * log to write its last lines: the pretty console logger writes
+ * asynchronously and has no flush that reports completion.
+ */
+export const LOG_FLUSH_GRACE_MS = 200;
+
+/** Exit status after a second SIGINT during shutdown (128 + 2, as a shell reports it). */
+export const SIGINT_EXIT = 130;
+/** Exit status after a second SIGTERM during shutdown (128 + 15). */
+export const SIGTERM_EXIT = 143;

@@ -7,6 +7,8 @@
  * @module
  */
 import { inference, type llm, type stt, type tts, type VAD, voice } from "@livekit/agents";
+import { MAX_UNRECOVERABLE_ERRORS } from "./bounds.ts";
+import { log } from "./log.ts";
 import type { AgentConfig, TurnDetection } from "./config.ts";
 
 /** The three models and the VAD a session runs on. */
@@ -40,17 +42,33 @@ export function inferenceModels(
   };
 }
 
-/** Creates the session with preemptive generation on and the chosen turn detection. */
+/**
+ * Creates the session with preemptive generation on and the chosen turn
+ * detection. The first unrecoverable LLM or TTS error closes it
+ * (`MAX_UNRECOVERABLE_ERRORS`, see bounds.ts): the plugins' own retries have
+ * run by then, and the goodbye is still attempted.
+ */
 export function createSession(
   models: SessionModels,
   turnDetection: TurnDetection = "default",
 ): voice.AgentSession {
-  return new voice.AgentSession({
+  const session = new voice.AgentSession({
     ...models,
+    connOptions: { maxUnrecoverableErrors: MAX_UNRECOVERABLE_ERRORS },
     turnHandling: {
       preemptiveGeneration: { enabled: true },
       // `default` leaves agents-js's choice (its cloud end-of-turn model).
       ...(turnDetection === "default" ? {} : { turnDetection }),
     },
   });
+  // agents-js re-emits every model error (retryable ones too) as the
+  // session's `error` event, on a Node EventEmitter, which throws when nobody
+  // listens. The throw lands in the plugin's retry loop and ends the stream
+  // silently: no retry, no unrecoverable error, no close, a turn that never
+  // answers (seen with an LLM 500 in 1.9.0; console mode happens to listen).
+  // agents-js logs the errors itself, so this listener only needs to exist.
+  session.on(voice.AgentSessionEventTypes.Error, (ev) => {
+    log().debug({ source: ev.source?.constructor?.name }, "model error reported to the session");
+  });
+  return session;
 }

@@ -1,0 +1,395 @@
+/**
+ * Faults on the goodbye path, at process level, in console mode: the real
+ * `main.ts console --connect-addr` in its own process group, dialing a
+ * broker written here on a real loopback socket (so the broker can misbehave:
+ * reset, never ack), with the in-process gateway stand-in as LiveKit
+ * Inference. Each test asserts the exit status, the one `session ended` line
+ * with its `end_reason`, no `Uncaught`/unhandled rejection, and that no
+ * process of the agent's group is left. Every child is killed by PID in
+ * `finally`.
+ *
+ * Re-measure: `deno test -A faults/console_test.ts` (each test prints
+ * `exited N in M ms (bound B ms)`).
+ */
+import { AgentSession as pb } from "@livekit/protocol";
+import { assert, assertEquals, assertLess, assertStringIncludes } from "@std/assert";
+import { agentCommand, AgentProcess, stripAnsi } from "../console/agent_process.ts";
+import { encodeMessage, FrameDecoder } from "../console/framing.ts";
+import {
+  CONSOLE_EXIT_GRACE_MS,
+  LIBRARY_CANCEL_WAIT_MS,
+  LIBRARY_CLOSE_COMMIT_MS,
+} from "../core/bounds.ts";
+import {
+  type Gateway,
+  type LlmBrain,
+  offlineBrain,
+  startGateway,
+} from "../stand_in/gateway/mod.ts";
+import { MAIN } from "../stand_in/process.ts";
+
+/** GOODBYE_TIMEOUT_MS given to the agent under test. */
+const G = 1_500;
+/** Start-up of a `deno run` agent process (import, prewarm) is not what is measured. */
+const CONNECT_MS = 60_000;
+/** From the ending to exit: goodbye bound, agents-js's fixed waits, the console exit grace. */
+const EXIT_BOUND_MS = G + LIBRARY_CANCEL_WAIT_MS + LIBRARY_CLOSE_COMMIT_MS + CONSOLE_EXIT_GRACE_MS +
+  1_000; // teardown (transport, log flush) after Close
+
+/** The goodbye turn answers with the tool only, so the goodbye is the only speech. */
+const toolOnly: LlmBrain = (req) => {
+  const last = req.messages.at(-1);
+  return last?.role === "user" ? { toolCalls: [{ name: "end_session", arguments: "{}" }] } : {
+    text: "Hello.",
+  };
+};
+
+/** PIDs whose process group is `pgid` (Linux /proc): everything the agent started. */
+function groupPids(pgid: number): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (f[0] !== "Z" && Number(f[2]) === pgid) out.push(Number(e.name));
+    } catch {
+      // raced with an exit
+    }
+  }
+  return out;
+}
+
+/** Broker behaviour under test. */
+interface BrokerPlan {
+  /** Acknowledge `audio_playback_flush` (after the audio's real duration). Default true. */
+  ack?: boolean;
+}
+
+/**
+ * A minimal console broker on a raw socket: text in, audio out, flush acks
+ * paced by the audio's duration (or never), events recorded. Unlike
+ * console/broker.ts it can stop reading, so closing then resets the
+ * connection (unread data makes the kernel send RST).
+ */
+class RawBroker {
+  readonly events: pb.AgentSessionEvent[] = [];
+  audioFrames = 0;
+  #reading = true;
+  #ids = 0;
+  readonly #listeners = new Set<() => void>();
+  readonly closed: Promise<void>;
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+
+  constructor(readonly conn: Deno.TcpConn, readonly plan: BrokerPlan) {
+    this.closed = this.#readLoop();
+  }
+
+  async #readLoop(): Promise<void> {
+    const decoder = new FrameDecoder();
+    const buf = new Uint8Array(64 * 1024);
+    let pendingMs = 0;
+    try {
+      while (this.#reading) {
+        const n = await this.conn.read(buf);
+        if (n === null || !this.#reading) break;
+        for (const msg of decoder.pushMessages(buf.subarray(0, n))) {
+          const m = msg.message;
+          if (m.case === "audioOutput") {
+            this.audioFrames++;
+            pendingMs += (m.value.samplesPerChannel / (m.value.sampleRate || 48000)) * 1000;
+          } else if (m.case === "audioPlaybackFlush") {
+            const ms = pendingMs;
+            pendingMs = 0;
+            if (this.plan.ack !== false) {
+              const t = setTimeout(() => {
+                this.#timers.delete(t);
+                void this.send({
+                  case: "audioPlaybackFinished",
+                  value: new pb.AgentSessionMessage_ConsoleIO_AudioPlaybackFinished(),
+                });
+              }, ms);
+              this.#timers.add(t);
+            }
+          } else if (m.case === "audioPlaybackClear") {
+            pendingMs = 0;
+          } else if (m.case === "event") {
+            this.events.push(m.value);
+          }
+          for (const l of this.#listeners) l();
+        }
+      }
+    } catch {
+      // reset by the peer or by us
+    }
+  }
+
+  /** Resolves when `pred` holds (checked after every message); rejects after `ms`. */
+  until(pred: () => boolean, ms: number, what: string): Promise<void> {
+    if (pred()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!pred()) return;
+        clearTimeout(timer);
+        this.#listeners.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#listeners.delete(check);
+        reject(new Error(`broker: timed out after ${ms} ms waiting for ${what}`));
+      }, ms);
+      this.#listeners.add(check);
+    });
+  }
+
+  /** True once the agent reported an `end_session` tool call. */
+  endSessionCalled(): boolean {
+    return this.events.some((e) =>
+      e.event.case === "functionToolsExecuted" &&
+      e.event.value.functionCalls.some((c) => c.name === "end_session")
+    );
+  }
+
+  async send(message: pb.AgentSessionMessage["message"]): Promise<void> {
+    const bytes = encodeMessage(new pb.AgentSessionMessage({ message }));
+    try {
+      let off = 0;
+      while (off < bytes.byteLength) off += await this.conn.write(bytes.subarray(off));
+    } catch {
+      // the agent went away
+    }
+  }
+
+  request(request: pb.SessionRequest["request"]): Promise<void> {
+    const requestId = `t${++this.#ids}`;
+    return this.send({ case: "request", value: new pb.SessionRequest({ requestId, request }) });
+  }
+
+  /** Text in, audio out (flushes must be acked), as `lk console --text` with audio. */
+  async textWithAudio(): Promise<void> {
+    await this.request({
+      case: "updateIo",
+      value: new pb.SessionRequest_UpdateIO({
+        input: new pb.SessionRequest_UpdateIO_Input({ audioEnabled: false }),
+        output: new pb.SessionRequest_UpdateIO_Output({
+          audioEnabled: true,
+          transcriptionEnabled: false,
+        }),
+      }),
+    });
+  }
+
+  say(text: string): Promise<void> {
+    return this.request({ case: "runInput", value: new pb.SessionRequest_RunInput({ text }) });
+  }
+
+  /** Stops reading, lets the agent's audio pile up unread, then closes: the kernel resets. */
+  async reset(): Promise<void> {
+    this.#reading = false;
+    // Give the agent a moment to write more frames that will now sit unread.
+    await new Promise((r) => setTimeout(r, 100));
+    this.close();
+  }
+
+  close(): void {
+    this.#reading = false;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    try {
+      this.conn.close();
+    } catch {
+      // closed already
+    }
+  }
+}
+
+interface Run {
+  agent: AgentProcess;
+  broker: RawBroker;
+  gw: Gateway;
+  lines: string[];
+  listener: Deno.TcpListener;
+}
+
+async function startRun(brain: LlmBrain, plan: BrokerPlan = {}): Promise<Run> {
+  const key = "fault-key";
+  const secret = "fault-secret-which-is-long-enough-0123456789";
+  const gw = await startGateway({ apiKey: key, apiSecret: secret, llm: brain });
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { cmd, args } = agentCommand(MAIN, `127.0.0.1:${listener.addr.port}`, [
+    "--log-level",
+    "info",
+  ]);
+  const lines: string[] = [];
+  const agent = AgentProcess.spawn({
+    cmd,
+    args,
+    env: {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/tmp",
+      NO_COLOR: "1",
+      LIVEKIT_API_KEY: key,
+      LIVEKIT_API_SECRET: secret,
+      LIVEKIT_INFERENCE_URL: gw.url,
+      GOODBYE_TIMEOUT_MS: String(G),
+      TURN_DETECTION: "vad",
+    },
+    onLine: (l) => lines.push(stripAnsi(l)),
+  });
+  try {
+    const conn = await Promise.race([
+      listener.accept(),
+      agent.status.then((s) =>
+        Promise.reject(new Error(`agent exited early: ${JSON.stringify(s)}`))
+      ),
+    ]);
+    const broker = new RawBroker(conn, plan);
+    await broker.textWithAudio();
+    return { agent, broker, gw, lines, listener };
+  } catch (e) {
+    await agent.kill();
+    listener.close();
+    await gw.close();
+    throw e;
+  }
+}
+
+async function endRun(run: Run): Promise<void> {
+  run.broker.close();
+  try {
+    run.listener.close();
+  } catch {
+    // closed already
+  }
+  if (!run.agent.exited) await run.agent.kill();
+  // Anything left in the agent's group is a leak; kill it by PID (and fail below).
+  for (const pid of groupPids(run.agent.pid)) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+  await run.agent.close();
+  await run.broker.closed;
+  await run.gw.close();
+}
+
+/** Waits for the agent to exit within `boundMs` from `t0`; returns its status and the time. */
+async function exited(run: Run, t0: number, boundMs: number) {
+  const ok = await run.agent.waitExit(boundMs + 10_000);
+  assert(ok, `the agent did not exit within ${boundMs + 10_000} ms`);
+  const status = await run.agent.status;
+  const ms = Math.round(performance.now() - t0);
+  console.log(`exited ${status.code} in ${ms} ms (bound ${boundMs} ms)`);
+  assertLess(ms, boundMs, `exited in ${ms} ms, past the bound of ${boundMs} ms`);
+  await run.agent.close(); // all output read
+  const leftovers = groupPids(run.agent.pid);
+  assertEquals(leftovers, [], "processes of the agent's group outlived it");
+  const text = run.lines.join("\n");
+  assert(!/Uncaught|unhandled rejection|UnhandledPromiseRejection/i.test(text), text.slice(-3000));
+  return { status, text };
+}
+
+/** The `session ended` entry (pino-pretty: header line plus indented fields), exactly once. */
+function sessionEnded(text: string): string {
+  const entries = text.split(/\n(?=\[)/).filter((e) => /\bsession ended: /.test(e.split("\n")[0]));
+  assertEquals(entries.length, 1, `expected one 'session ended' entry in:\n${text.slice(-3000)}`);
+  return entries[0];
+}
+
+Deno.test("console: the broker never acknowledges the goodbye's playout: bounded, explained, exit 0", async () => {
+  const run = await startRun(toolOnly, { ack: false });
+  try {
+    const t0 = performance.now();
+    await run.broker.say("goodbye");
+    await run.broker.until(() => run.broker.endSessionCalled(), CONNECT_MS, "end_session");
+    const { status, text } = await exited(run, t0, EXIT_BOUND_MS);
+    assertEquals(status.code, 0);
+    const line = sessionEnded(text);
+    assertStringIncludes(line, 'end_reason: "end_session"');
+    assertStringIncludes(text, 'stalled: "playout"');
+  } finally {
+    await endRun(run);
+  }
+});
+
+Deno.test("console: the broker resets the socket in the middle of the goodbye: bounded, explained, exit 0", async () => {
+  const run = await startRun(toolOnly);
+  try {
+    await run.broker.say("goodbye");
+    await run.broker.until(() => run.broker.endSessionCalled(), CONNECT_MS, "end_session");
+    const before = run.broker.audioFrames;
+    await run.broker.until(() => run.broker.audioFrames > before, 10_000, "goodbye audio");
+    const t0 = performance.now();
+    await run.broker.reset();
+    const { status, text } = await exited(run, t0, EXIT_BOUND_MS);
+    assertEquals(status.code, 0);
+    assertStringIncludes(sessionEnded(text), 'end_reason: "end_session"');
+  } finally {
+    await endRun(run);
+  }
+});
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  Deno.test(`console: ${signal} during the goodbye: the goodbye finishes, exit 0, the line names the signal`, async () => {
+    const run = await startRun(toolOnly);
+    try {
+      await run.broker.say("goodbye");
+      await run.broker.until(() => run.broker.endSessionCalled(), CONNECT_MS, "end_session");
+      const before = run.broker.audioFrames;
+      await run.broker.until(() => run.broker.audioFrames > before, 10_000, "goodbye audio");
+      const t0 = performance.now();
+      run.agent.signal(signal);
+      const { status, text } = await exited(run, t0, EXIT_BOUND_MS);
+      assertEquals(status.code, 0);
+      const line = sessionEnded(text);
+      assertStringIncludes(line, 'end_reason: "end_session"');
+      assertStringIncludes(line, `"${signal}"`);
+      assertStringIncludes(line, 'goodbye: "played"');
+    } finally {
+      await endRun(run);
+    }
+  });
+}
+
+Deno.test("console: SIGINT mid-conversation ends the session with end_reason sigint, and the goodbye is heard", async () => {
+  const run = await startRun(offlineBrain());
+  try {
+    await run.broker.say("hello");
+    await run.broker.until(() => run.broker.audioFrames > 0, CONNECT_MS, "the reply's audio");
+    const t0 = performance.now();
+    run.agent.signal("SIGINT");
+    // Close interrupts the reply (drain 0), then the goodbye.
+    const { status, text } = await exited(run, t0, EXIT_BOUND_MS);
+    assertEquals(status.code, 0);
+    const line = sessionEnded(text);
+    assertStringIncludes(line, 'end_reason: "sigint"');
+    assertStringIncludes(line, 'goodbye: "played"');
+    assert(run.gw.synthesized().includes("Goodbye!"));
+  } finally {
+    await endRun(run);
+  }
+});
+
+Deno.test("console: a second signal during the goodbye exits at once (130), with one line saying so", async () => {
+  // Never acked: the goodbye would otherwise take the whole goodbye bound.
+  const run = await startRun(toolOnly, { ack: false });
+  try {
+    await run.broker.say("goodbye");
+    await run.broker.until(() => run.broker.endSessionCalled(), CONNECT_MS, "end_session");
+    const before = run.broker.audioFrames;
+    await run.broker.until(() => run.broker.audioFrames > before, 10_000, "goodbye audio");
+    run.agent.signal("SIGTERM");
+    await new Promise((r) => setTimeout(r, 200)); // two distinct signals, not one coalesced
+    const t0 = performance.now();
+    run.agent.signal("SIGINT");
+    const { status, text } = await exited(run, t0, 1_000);
+    assertEquals(status.code, 130);
+    const line = sessionEnded(text);
+    assertStringIncludes(line, 'end_reason: "end_session"');
+    assertStringIncludes(line, 'forced: "second SIGINT"');
+  } finally {
+    await endRun(run);
+  }
+});

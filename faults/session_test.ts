@@ -1,0 +1,264 @@
+/**
+ * Faults on the goodbye path, at session level: the project's agent, tool and
+ * job glue on the REAL `inference.STT/LLM/TTS` plugins, against the loopback
+ * gateway stand-in with a fault injected per test. Each test asserts how the
+ * session ended (the one `session ended` line and its `end_reason`), what the
+ * user heard, the warning that explains it, and that `Close` came within the
+ * code's own bound (`core/bounds.ts`).
+ *
+ * Re-measure: `deno test -A faults/session_test.ts` (each test prints
+ * `closed in N ms (bound B ms)`).
+ */
+import { voice } from "@livekit/agents";
+import { assert, assertEquals, assertGreater, assertLess } from "@std/assert";
+import { GOODBYE } from "../agent.ts";
+import { closeBoundMs, LIBRARY_CLOSE_COMMIT_MS } from "../core/bounds.ts";
+import { type LlmBrain, OFFLINE_GOODBYE_TEXT, ttsDurationMs } from "../stand_in/gateway/mod.ts";
+import type { PlayedSegment } from "../stand_in/session_fakes.ts";
+import { type FaultCall, startFaultCall } from "./session_harness.ts";
+
+/** Goodbye bound used by these tests (production: GOODBYE_TIMEOUT_MS, 10 s). */
+const G = 1_500;
+/**
+ * agents-js's retry budget for a failing model with the default connOptions:
+ * 4 attempts, 0.1 + 2 + 2 s apart, each failing fast on loopback.
+ */
+const RETRY_BUDGET_MS = 100 + 2_000 + 2_000 + 4 * 200;
+
+/** The reply to any user message: only the tool call, so the goodbye is the only synthesis. */
+const toolOnly = (args = "{}", times = 1): LlmBrain => () => ({
+  toolCalls: Array.from({ length: times }, () => ({ name: "end_session", arguments: args })),
+});
+
+/**
+ * Allowance for timer and event-loop scheduling on top of the code's bounds,
+ * which are timers themselves: each stage adds a few ms of work after its
+ * timer fires (measured: under 50 ms in total on loopback).
+ */
+const SCHEDULING_MS = 250;
+
+/**
+ * Says `text` as the user and waits for the session to close. Returns ms from
+ * the start of the ending (the `end_session` call when there was one, else the
+ * user's turn) to `Close`, asserted under `boundMs` + {@link SCHEDULING_MS}.
+ */
+async function sayAndWaitClosed(call: FaultCall, text: string, boundMs: number): Promise<number> {
+  const t0 = performance.now();
+  // The run may fail with the fault (that is the point); its outcome is the close.
+  const run = call.session.run({ userInput: text }).wait().catch(() => {});
+  const { at } = await call.waitClosed(boundMs + 5_000);
+  await run;
+  const toolCall = call.gw.log.find((e) => e.kind === "llm_tool_call" && e.t >= t0);
+  const ms = Math.round(at - (toolCall?.t ?? t0));
+  console.log(`closed in ${ms} ms (bound ${boundMs} ms)`);
+  assertLess(ms, boundMs + SCHEDULING_MS, `closed in ${ms} ms, past the bound of ${boundMs} ms`);
+  return ms;
+}
+
+/** The goodbye as played: the last segment, once the TTS was asked to say "Goodbye!". */
+function goodbyeSegment(call: FaultCall): PlayedSegment | undefined {
+  return call.gw.synthesized().includes(GOODBYE) ? call.speaker.segments.at(-1) : undefined;
+}
+
+function assertGoodbyeHeardInFull(call: FaultCall): void {
+  const seg = goodbyeSegment(call);
+  if (!seg) {
+    throw new Error(`no goodbye played; synthesized ${JSON.stringify(call.gw.synthesized())}`);
+  }
+  assert(seg.finished && !seg.interrupted, "the goodbye was cut short");
+  assertEquals(Math.round(seg.capturedMs), ttsDurationMs(GOODBYE));
+}
+
+function warning(call: FaultCall, pred: (l: Record<string, unknown>) => boolean) {
+  const w = call.logs.warnings().find(pred);
+  if (!w) throw new Error(`no such warning in ${JSON.stringify(call.logs.warnings())}`);
+  return w;
+}
+
+function assertNoUnhandledError(call: FaultCall): void {
+  // ERR_UNHANDLED_ERROR is what a session `error` event nobody listens to turns into.
+  const bad = call.logs.lines.filter((l) => JSON.stringify(l).includes("ERR_UNHANDLED_ERROR"));
+  assertEquals(bad, []);
+}
+
+// ---------------------------------------------------------------- LLM
+
+Deno.test("LLM answers 500 on the goodbye turn: retried, then the session closes with llm_error and still says goodbye", async () => {
+  await using call = await startFaultCall({ faults: { llm: "error" }, goodbyeTimeoutMs: G });
+  await sayAndWaitClosed(call, "Okay, goodbye!", RETRY_BUDGET_MS + closeBoundMs(G, 0));
+  assertEquals(call.gw.log.filter((e) => e.kind === "llm_request").length, 4, "4 attempts");
+  assertEquals(call.endLine().end_reason, "llm_error");
+  assertEquals(call.endLine().goodbye, "played");
+  assertGoodbyeHeardInFull(call);
+  assertEquals(call.job.shutdownReasons, ["llm_error"]);
+  assertEquals(call.job.roomsDeleted, 0, "only an agent-initiated end_session deletes the room");
+  assertNoUnhandledError(call);
+});
+
+Deno.test("LLM stream stalls mid-reply: the watchdog cancels it, the session closes with llm_error, the goodbye plays", async () => {
+  const idleMs = 1_000;
+  await using call = await startFaultCall({
+    faults: { llm: "stall_mid_stream" },
+    goodbyeTimeoutMs: G,
+    llmTimeouts: { idleMs },
+  });
+  await sayAndWaitClosed(call, "Okay, goodbye!", idleMs + closeBoundMs(G, 0));
+  const w = warning(call, (l) => l.stalled === "llm");
+  assertEquals(w.llm_stall, "idle");
+  assertEquals(call.endLine().end_reason, "llm_error");
+  assert(String(call.endLine().error).includes("stopped mid-reply"));
+  assertGoodbyeHeardInFull(call);
+  assertNoUnhandledError(call);
+});
+
+Deno.test("LLM stream dropped mid-reply: the session closes with llm_error, the goodbye plays", async () => {
+  await using call = await startFaultCall({
+    faults: { llm: "drop_mid_stream" },
+    goodbyeTimeoutMs: G,
+  });
+  await sayAndWaitClosed(call, "Okay, goodbye!", RETRY_BUDGET_MS + closeBoundMs(G, 0));
+  assertEquals(call.endLine().end_reason, "llm_error");
+  assertGoodbyeHeardInFull(call);
+  assertNoUnhandledError(call);
+});
+
+Deno.test("end_session with malformed arguments still ends the call, with one goodbye", async () => {
+  await using call = await startFaultCall({
+    brain: toolOnly('{"reason": "dup'),
+    goodbyeTimeoutMs: G,
+  });
+  await sayAndWaitClosed(call, "bye", closeBoundMs(G, 0));
+  assertEquals(call.endLine().end_reason, "end_session");
+  assertEquals(call.gw.synthesized(), [GOODBYE]);
+  assertGoodbyeHeardInFull(call);
+});
+
+Deno.test("end_session twice in one turn: one goodbye, one close", async () => {
+  await using call = await startFaultCall({ brain: toolOnly("{}", 2), goodbyeTimeoutMs: G });
+  let closes = 0;
+  call.session.on(voice.AgentSessionEventTypes.Close, () => closes++);
+  await sayAndWaitClosed(call, "bye", closeBoundMs(G, 0));
+  assertEquals(call.endLine().end_reason, "end_session");
+  assertEquals(call.gw.synthesized(), [GOODBYE]);
+  assertEquals(closes, 1);
+  assertEquals(call.job.shutdownReasons, ["end_session"]);
+});
+
+// ---------------------------------------------------------------- TTS
+
+Deno.test("TTS never answers the goodbye: abandoned at its bound with a warning naming the TTS; the call still ends", async () => {
+  await using call = await startFaultCall({
+    brain: toolOnly(),
+    faults: { tts: "never_answer" },
+    goodbyeTimeoutMs: G,
+  });
+  const ms = await sayAndWaitClosed(call, "bye", closeBoundMs(G, 0));
+  assertGreater(ms, G, "closed before the goodbye bound: it was not waited for");
+  assertEquals(warning(call, (l) => l.stalled !== undefined).stalled, "tts");
+  assertEquals(call.endLine().end_reason, "end_session");
+  assertEquals(call.endLine().goodbye, "timed_out");
+  assertEquals(call.job.shutdownReasons, ["end_session"]);
+});
+
+Deno.test("TTS answers the goodbye with an error: tried once more, then the call ends anyway, explained", async () => {
+  await using call = await startFaultCall({
+    brain: toolOnly(),
+    faults: { tts: "error" },
+    goodbyeTimeoutMs: G,
+  });
+  await sayAndWaitClosed(call, "bye", closeBoundMs(G, 0));
+  assertEquals(call.gw.synthesized(), [GOODBYE, GOODBYE], "one retry of the goodbye");
+  const w = warning(call, (l) => l.heard === "none");
+  assertEquals(w.stalled, "tts");
+  assertEquals(call.endLine().end_reason, "end_session");
+  assertEquals(call.endLine().goodbye, "failed");
+  assertEquals(call.job.shutdownReasons, ["end_session"]);
+});
+
+Deno.test("TTS fails the goodbye once: the second try is heard in full", async () => {
+  await using call = await startFaultCall({
+    brain: toolOnly(),
+    faults: { tts: "error", once: true },
+    goodbyeTimeoutMs: G,
+  });
+  await sayAndWaitClosed(call, "bye", closeBoundMs(G, 0));
+  assertEquals(call.endLine().goodbye, "played");
+  assertGoodbyeHeardInFull(call);
+});
+
+Deno.test("TTS socket drops in the middle of Goodbye!: the part synthesized is played, then the call ends", async () => {
+  await using call = await startFaultCall({
+    brain: toolOnly(),
+    faults: { tts: "drop_mid_audio" },
+    goodbyeTimeoutMs: G,
+  });
+  await sayAndWaitClosed(call, "bye", closeBoundMs(G, 0));
+  const seg = goodbyeSegment(call);
+  if (!seg?.finished) throw new Error("the partial goodbye was not played out");
+  assertGreater(seg.playedMs, 0);
+  assertLess(seg.capturedMs, ttsDurationMs(GOODBYE), "more than the part before the drop?");
+  assertEquals(call.endLine().end_reason, "end_session");
+});
+
+// ---------------------------------------------------------------- STT
+
+Deno.test("STT refused at start: retried, then the session closes with stt_error and says goodbye", async () => {
+  await using call = await startFaultCall({ faults: { stt: "refuse" }, goodbyeTimeoutMs: G });
+  const { at } = await call.waitClosed(RETRY_BUDGET_MS + closeBoundMs(G, 0) + 5_000);
+  const ms = Math.round(at - call.startedAt);
+  console.log(`closed in ${ms} ms (bound ${RETRY_BUDGET_MS + closeBoundMs(G, 0)} ms)`);
+  assertLess(ms, RETRY_BUDGET_MS + closeBoundMs(G, 0));
+  assertEquals(call.endLine().end_reason, "stt_error");
+  assertGoodbyeHeardInFull(call);
+  assertNoUnhandledError(call);
+});
+
+Deno.test("STT dropped mid-call: the plugin reconnects, the call goes on, and goodbye ends it normally", async () => {
+  await using call = await startFaultCall({
+    faults: { stt: "drop", once: true, sttDropAfterMs: 100 },
+    goodbyeTimeoutMs: G,
+  });
+  await call.gw.waitFor((e) => e.kind === "fault" && e.target === "stt", 5_000);
+  await call.gw.waitFor((e) => e.kind === "stt_session" && e.t > call.startedAt + 100, 5_000);
+  await sayAndWaitClosed(
+    call,
+    "Okay, goodbye!",
+    closeBoundMs(G, ttsDurationMs(OFFLINE_GOODBYE_TEXT)),
+  );
+  assertEquals(call.endLine().end_reason, "end_session");
+  assertGoodbyeHeardInFull(call);
+});
+
+// ---------------------------------------------------------------- the ending's own bounds
+
+Deno.test("a speaker that never finishes the LLM's last words: they are interrupted at the drain bound so the goodbye can start", async () => {
+  const drainMs = 500;
+  await using call = await startFaultCall({ goodbyeTimeoutMs: G, speechDrainMs: drainMs });
+  call.speaker.neverFinish = true;
+  await sayAndWaitClosed(call, "Okay, goodbye!", closeBoundMs(G, drainMs));
+  warning(call, (l) => l.stalled === "speech_drain");
+  assertEquals(warning(call, (l) => l.stalled === "playout").stalled, "playout");
+  assertEquals(call.endLine().end_reason, "end_session");
+  assertEquals(call.endLine().goodbye, "partial", "the goodbye played but was never acknowledged");
+});
+
+Deno.test("a close that does not come within SESSION_CLOSE_TIMEOUT ends the job without it, explained", async () => {
+  const sessionCloseMs = 800;
+  // A goodbye bound longer than the close bound: only the close bound can end this.
+  await using call = await startFaultCall({
+    goodbyeTimeoutMs: 3_000,
+    bounds: { sessionCloseMs },
+  });
+  call.speaker.neverFinish = true;
+  const t0 = performance.now();
+  void call.session.run({ userInput: "Okay, goodbye!" }).wait().catch(() => {});
+  await call.gw.waitFor((e) => e.kind === "llm_tool_call", 5_000);
+  const ended = await call.waitClosed(sessionCloseMs + 5_000).catch(() => undefined);
+  assertEquals(ended?.endReason, "end_session");
+  const ms = Math.round(performance.now() - t0);
+  console.log(`job ended in ${ms} ms (bound ${sessionCloseMs} ms + ${LIBRARY_CLOSE_COMMIT_MS})`);
+  const w = warning(call, (l) => l.stalled === "close");
+  assertEquals(w.timeout_ms, sessionCloseMs);
+  assertEquals(call.endLine().forced, "close_timeout");
+  assertEquals(call.job.shutdownReasons, ["end_session"]);
+});
