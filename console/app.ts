@@ -19,6 +19,7 @@ import { Playout } from "./playout.ts";
 import { type AudioDevices, openAudioDevices } from "./portaudio.ts";
 import { type AgentStateName, ConsoleUi } from "./ui.ts";
 import { type MonoPcm, readWavFile, WavError, WavWriter } from "./wav.ts";
+import { CONSOLE_EXIT_GRACE_MS, SESSION_CLOSE_TIMEOUT_MS } from "../core/bounds.ts";
 
 /** Exit status for a mistake the user can fix (same as main.ts). */
 export const USAGE_EXIT = 2;
@@ -29,8 +30,12 @@ export const INTERRUPT_EXIT = 130;
 
 /** How long the agent gets to exit by itself after its session closed. */
 const AGENT_EXIT_GRACE_MS = 8_000;
-/** After a SIGINT, how long the agent gets (goodbye + teardown) before SIGKILL. */
-const AGENT_STOP_BOUND_MS = 25_000;
+/**
+ * After a SIGINT, how long the agent gets before SIGKILL: its own worst case
+ * (the session-close bound plus its exit grace) and a second of slack, so the
+ * console never kills an agent that is still within its bounds.
+ */
+const AGENT_STOP_BOUND_MS = SESSION_CLOSE_TIMEOUT_MS + CONSOLE_EXIT_GRACE_MS + 1_000;
 
 /** Parsed `console` flags. */
 export interface ConsoleOptions {
