@@ -12,7 +12,7 @@ import { readAgentConfig } from "./core/config.ts";
 import { CallEnding, sayBounded } from "./core/ending.ts";
 import { endJobAfterClose, watchHangup, watchSignals } from "./core/job.ts";
 import { bindLogContext } from "./core/log.ts";
-import { createSession, inferenceModels } from "./core/session.ts";
+import { closeModels, createSession, inferenceModels } from "./core/session.ts";
 import {
   DEFAULT_GOODBYE_TIMEOUT_MS,
   LLM_FIRST_CHUNK_TIMEOUT_MS,
@@ -21,6 +21,7 @@ import {
 import { guardStream } from "./core/watchdog.ts";
 import { log } from "./core/log.ts";
 import { prewarm, type PrewarmData, prewarmedVad } from "./prewarm.ts";
+import { guardPrewarm } from "./worker/job_process.ts";
 
 /** The recipe's instructions, word for word. */
 export const INSTRUCTIONS =
@@ -141,17 +142,19 @@ export async function entry(ctx: JobContext<PrewarmData>): Promise<void> {
   const logger = bindLogContext({ room: ctx.job.room?.name || ctx.room.name });
   const config = readAgentConfig();
   const ending = new CallEnding();
-  const session = createSession(
-    { ...inferenceModels(config), vad: prewarmedVad(ctx.proc) },
-    config.turnDetection,
-  );
+  const models = inferenceModels(config);
+  ctx.addShutdownCallback(() => closeModels(models));
+  const session = createSession({ ...models, vad: prewarmedVad(ctx.proc) }, config.turnDetection);
   const agent = new GoodbyeAgent({ ending, goodbyeTimeoutMs: config.goodbyeTimeoutMs });
   void endJobAfterClose(ctx, session, ending, config.endCallAction);
   const unwatch = watchHangup(ctx.room, session, ending);
   session.once(voice.AgentSessionEventTypes.Close, unwatch);
   // Console runs the job in the CLI process, which owns the signals; a job
   // process in worker mode is stopped by its worker, never by a signal.
-  if (ctx.isFakeJob) watchSignals(ending);
+  if (ctx.isFakeJob) {
+    const unwatchSignals = watchSignals(ending);
+    ctx.addShutdownCallback(() => Promise.resolve(unwatchSignals()));
+  }
   logger.info(
     { stt: config.sttModel, llm: config.llmModel, tts: config.ttsModel },
     "starting session",
@@ -160,4 +163,6 @@ export async function entry(ctx: JobContext<PrewarmData>): Promise<void> {
   await ctx.connect();
 }
 
-export default defineAgent<PrewarmData>({ prewarm, entry });
+// guardPrewarm: a worker shutdown that reaches an idle process while it prewarms
+// would otherwise be dropped by agents-js 1.9.0 (see worker/job_process.ts).
+export default defineAgent<PrewarmData>({ prewarm: guardPrewarm(prewarm), entry });

@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
-import { agentCommand, AgentProcess, descendantPids, LogRing, pidAlive } from "./agent_process.ts";
+import { isAlive, listDescendants } from "../core/process_tree.ts";
+import { agentCommand, AgentProcess, LogRing } from "./agent_process.ts";
 
 const opts = { sanitizeOps: true, sanitizeResources: true };
 
@@ -52,17 +53,17 @@ Deno.test({
       onLine: (l) => l === "ready" && ready.resolve(),
     });
     await ready.promise;
-    const kids = descendantPids(p.pid);
+    const kids = listDescendants(p.pid);
     assert(kids.length >= 1, "grandchild not seen");
     const t0 = performance.now();
     const st = await p.stop({ killAfterMs: 500 });
     assertEquals(st.signal, "SIGKILL");
     assert(performance.now() - t0 < 3000);
     const end = performance.now() + 2000;
-    while (kids.some(pidAlive) && performance.now() < end) {
+    while (kids.some(isAlive) && performance.now() < end) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    assertEquals(kids.filter(pidAlive), [], "grandchild survived");
+    assertEquals(kids.filter(isAlive), [], "grandchild survived");
     assertEquals(p.logs.tail().includes("ignored"), true);
   },
 });

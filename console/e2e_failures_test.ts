@@ -6,7 +6,8 @@ import { assert, assertEquals, assertGreater, assertMatch } from "@std/assert";
 import { AgentSession as pb } from "@livekit/protocol";
 import { offlineBrain, startGateway } from "../stand_in/gateway/mod.ts";
 import { BrokerSession, listenBroker, WIRE_SAMPLE_RATE } from "./broker.ts";
-import { agentCommand, AgentProcess, pidAlive } from "./agent_process.ts";
+import { isAlive } from "../core/process_tree.ts";
+import { agentCommand, AgentProcess } from "./agent_process.ts";
 import { Playout } from "./playout.ts";
 import { ConsoleProc, MAIN, settled } from "./testdata/harness.ts";
 import { encodeWav } from "./wav.ts";
@@ -202,7 +203,7 @@ Deno.test({
       await agent.stop({ killAfterMs: 2000 });
       await playout.close();
       await gw.close();
-      assertEquals(pidAlive(agent.pid), false);
+      assertEquals(isAlive(agent.pid), false);
     }
   },
 });

@@ -36,7 +36,7 @@ export {
   WIRE_SAMPLE_RATE,
 } from "./broker.ts";
 export { type OutputDevice, Playout, type PlayoutOptions } from "./playout.ts";
-export { agentCommand, AgentProcess, descendantPids, LogRing, pidAlive } from "./agent_process.ts";
+export { agentCommand, AgentProcess, LogRing } from "./agent_process.ts";
 export {
   decodeWav,
   encodeWav,

@@ -20,7 +20,7 @@
  * | An abandoned speech's tasks after an interrupt | {@link LIBRARY_CANCEL_WAIT_MS} (fixed in agents-js) | agents-js |
  * | User-turn commit on close | {@link LIBRARY_CLOSE_COMMIT_MS} (fixed in agents-js) | agents-js |
  * | Whole ending, request to `Close` | {@link SESSION_CLOSE_TIMEOUT_MS}, then the job ends without it | `core/job.ts` |
- * | Console process after `Close` | {@link CONSOLE_EXIT_GRACE_MS}, then `Deno.exit(0)` | `core/job.ts` |
+ * | Console process after its teardown | {@link LOG_FLUSH_GRACE_MS} (or {@link CONSOLE_EXIT_GRACE_MS} with a local inference process), then `Deno.exit(0)` | `core/job.ts` |
  * | A second SIGINT/SIGTERM while ending | exit 130/143 once the log flushed, after {@link LOG_FLUSH_GRACE_MS} | `core/job.ts` |
  *
  * So once an ending has started, `Close` comes within
@@ -37,12 +37,17 @@ export const DEFAULT_GOODBYE_TIMEOUT_MS = 10_000;
 export const DELETE_ROOM_TIMEOUT_MS = 5_000;
 
 /**
- * Longest a console process may take, after its session closed and its teardown
- * ran, before it is ended by `Deno.exit`. agents-js 1.9.0 leaves an rtc-node
- * resampler holding the event loop in console mode, so the process would
- * otherwise linger (known-pitfalls.md).
+ * Longest a console process may take, after its last shutdown callback ran,
+ * before it is ended by `Deno.exit(0)`, when a local inference process still
+ * has to be closed (agents-js bounds that close at 5 s itself). Without one,
+ * only the log flush remains and {@link LOG_FLUSH_GRACE_MS} applies.
+ *
+ * The process cannot simply be left to end by itself: agents-js 1.9.0 leaves
+ * timers running after the session closed (a 5 s `delay` per
+ * `Task.cancelAndWait` that is never cleared, and a 15 s user-away timer armed
+ * during close), found by instrumenting `setTimeout` in a console run.
  */
-export const CONSOLE_EXIT_GRACE_MS = 2_000;
+export const CONSOLE_EXIT_GRACE_MS = 6_000;
 
 /**
  * Longest an ending may take from its request (the `end_session` tool, a

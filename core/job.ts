@@ -5,14 +5,14 @@
  *
  * @module
  */
-import { type JobContext, voice } from "@livekit/agents";
+import { InferenceRunner, type JobContext, voice } from "@livekit/agents";
 import {
   DisconnectReason,
   ParticipantKind,
   type RemoteParticipant,
   RoomEvent,
 } from "@livekit/rtc-node";
-import { descendantPids } from "../console/agent_process.ts";
+import { killDescendants } from "./process_tree.ts";
 import {
   CONSOLE_EXIT_GRACE_MS,
   DELETE_ROOM_TIMEOUT_MS,
@@ -223,13 +223,7 @@ export function watchSignals(
  * explains the exit is not lost with the process.
  */
 function exitConsole(code: number): void {
-  for (const pid of descendantPids(Deno.pid)) {
-    try {
-      Deno.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
+  killDescendants(Deno.pid);
   // The console logger (pino -> pino-pretty -> async sonic-boom on fd 1)
   // offers no flush that reports completion, and writes one line per event
   // loop turn: the explaining lines get a short fixed grace to reach the
@@ -249,17 +243,20 @@ async function deleteRoomBounded(ctx: JobLike): Promise<void> {
 }
 
 /**
- * Console mode runs the job in the CLI's own process, and after teardown an
- * rtc-node resampler keeps the event loop alive (known-pitfalls.md). This runs
- * as the last shutdown callback: the remaining teardown (log flush) is given
- * a bounded grace, then the process exits 0, as the session closed cleanly.
+ * Console mode runs the job in the CLI's own process, which agents-js's
+ * leftover timers would keep alive for up to 15 s after the session closed
+ * (see `CONSOLE_EXIT_GRACE_MS`). This runs as the last shutdown callback, after
+ * the models and signal listeners were released; what agents-js still does
+ * after it is flush the logs and, only when a plugin registered a local
+ * inference runner, close the inference process. So the process exits 0 once
+ * that is given its bound. The timer is unref'd: if the loop empties first,
+ * the process ends by itself.
  */
-async function armConsoleExit(): Promise<void> {
-  const timer = setTimeout(() => {
-    log().debug("console session finished; exiting");
-    Deno.exit(0);
-  }, CONSOLE_EXIT_GRACE_MS);
-  // Only the lingering resampler should keep us here; never hold the loop ourselves.
+function armConsoleExit(): Promise<void> {
+  const inferenceProcess = Object.keys(InferenceRunner.registeredRunners).length > 0;
+  const graceMs = inferenceProcess ? CONSOLE_EXIT_GRACE_MS : LOG_FLUSH_GRACE_MS;
+  const timer = setTimeout(() => Deno.exit(0), graceMs);
   Deno.unrefTimer(timer);
-  await Promise.resolve();
+  log().debug({ grace_ms: graceMs }, "console teardown done; exiting");
+  return Promise.resolve();
 }

@@ -72,3 +72,22 @@ export function createSession(
   });
   return session;
 }
+
+/**
+ * Releases the models' provider connections (the Inference TTS keeps a pooled
+ * websocket for minutes). Run when the job shuts down: in a worker the job
+ * process exits anyway, but a console process would otherwise stay alive on
+ * those sockets. Errors are logged, never thrown: teardown must go on.
+ */
+export async function closeModels(models: Omit<SessionModels, "vad">): Promise<void> {
+  const results = await Promise.allSettled([
+    models.tts.close(),
+    models.stt.close(),
+    models.llm.aclose(),
+  ]);
+  for (const result of results) {
+    if (result.status === "rejected") {
+      log().warn({ error: String(result.reason) }, "a model did not close cleanly");
+    }
+  }
+}

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { descendantPids, pidAlive } from "../agent_process.ts";
+import { isAlive, listDescendants } from "../../core/process_tree.ts";
 
 /** Project root (where deno.json and main.ts live). */
 export const ROOT = new URL("../../", import.meta.url).pathname;
@@ -43,7 +43,7 @@ export class ConsoleProc {
     this.#pumps = [pump(this.child.stdout, "out"), pump(this.child.stderr, "err")];
     // Every descendant ever seen, polled; the console's agent and anything it forks.
     this.#poll = setInterval(() => {
-      for (const p of descendantPids(this.child.pid)) this.pids.add(p);
+      for (const p of listDescendants(this.child.pid)) this.pids.add(p);
     }, 50);
     this.status = this.child.status.then(async (s) => {
       clearInterval(this.#poll);
@@ -115,13 +115,13 @@ export class ConsoleProc {
 
   /** PIDs still alive among those the console ever had below it. */
   leftovers(): number[] {
-    return [...this.pids].filter(pidAlive);
+    return [...this.pids].filter(isAlive);
   }
 }
 
 /** The agent's PID: the descendant running `--connect-addr`. */
 export function agentPid(proc: ConsoleProc): number | undefined {
-  for (const p of descendantPids(proc.child.pid)) {
+  for (const p of listDescendants(proc.child.pid)) {
     try {
       const cmd = Deno.readTextFileSync(`/proc/${p}/cmdline`);
       if (cmd.includes("--connect-addr")) return p;
@@ -135,10 +135,10 @@ export function agentPid(proc: ConsoleProc): number | undefined {
 /** Waits (bounded) until every PID has gone; returns the ones still alive. */
 export async function settled(pids: number[], ms = 3000): Promise<number[]> {
   const end = performance.now() + ms;
-  let alive = pids.filter(pidAlive);
+  let alive = pids.filter(isAlive);
   while (alive.length > 0 && performance.now() < end) {
     await new Promise((r) => setTimeout(r, 50));
-    alive = alive.filter(pidAlive);
+    alive = alive.filter(isAlive);
   }
   return alive;
 }

@@ -1,0 +1,207 @@
+/**
+ * Worker mode (`start`, `dev`, `connect --room NAME`): register with a LiveKit server, serve jobs,
+ * drain on SIGTERM, fail clearly.
+ *
+ * main.ts calls {@link runWorkerCommand} with its arguments (`[command, ...flags]`) and the path of
+ * the agent module. The flags and variables are agents-js's (`--url`, `--api-key`, `--api-secret`,
+ * `--log-level`, `--room`, `--participant-identity`) plus the operator options of `ServerOptions`
+ * (see options.ts and the README table).
+ *
+ * Why not `cli.runApp()`: its parser cannot take the extra operator flags, its `run()` catch drops
+ * the cause ("closing worker due to error"), and its signal handlers have no deadline. So this
+ * module reproduces its small `runServer` (logger, `AgentServer`, `simulateJob` for `connect`,
+ * signals) and keeps everything else in agents-js: `ServerOptions`, `AgentServer` (protocol,
+ * process pool, health server), job processes.
+ * @module
+ */
+import { AgentServer, initializeLogger, log, ServerOptions } from "@livekit/agents";
+import { USAGE_EXIT_CODE, UserError } from "../core/errors.ts";
+import { parseWorkerOptions, type WorkerOptions } from "./options.ts";
+import { ConnectFailure, preflight } from "./preflight.ts";
+import { ShutdownController } from "./shutdown.ts";
+
+export { OPTION_SPECS, parseWorkerOptions, type WorkerOptions } from "./options.ts";
+export { guardPrewarm } from "./job_process.ts";
+
+/** Exit status when the server cannot be reached, refuses the worker, or the worker fails. */
+export const FAILURE_EXIT_CODE = 1;
+export { USAGE_EXIT_CODE };
+export { SIGINT_EXIT_CODE, SIGTERM_EXIT_CODE } from "./shutdown.ts";
+
+/** Options of {@link runWorkerCommand}. */
+export interface RunWorkerOptions {
+  /** Absolute path of the agent module (default export `defineAgent(...)`), imported by every job process. */
+  agentPath: string;
+  /** Environment to read (default `Deno.env`); .env must already be loaded into it. */
+  env?: Pick<Deno.Env, "get">;
+}
+
+/**
+ * Runs `start`, `dev` or `connect` until the process exits; never returns.
+ *
+ * Exit status: 2 for a user mistake (one line on stderr, `error: ...`, no stack trace: missing or
+ * malformed LIVEKIT_URL/LIVEKIT_API_KEY/LIVEKIT_API_SECRET, bad flag, health port in use);
+ * 1 when the server cannot be reached after the retries, rejects the credentials, or the worker
+ * fails; 143 after SIGTERM, 130 after SIGINT.
+ *
+ * @param argv `[command, ...flags]`, e.g. `["start", "--agent-name", "exit-message"]`.
+ */
+export async function runWorkerCommand(argv: string[], opts: RunWorkerOptions): Promise<never> {
+  let options: WorkerOptions;
+  try {
+    options = parseWorkerOptions(argv, opts.env ?? Deno.env);
+    checkAgentPath(opts.agentPath);
+    checkPortFree(options);
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    console.error(`error: ${error.message}`);
+    return Deno.exit(USAGE_EXIT_CODE);
+  }
+
+  // As agents-js's runServer: JSON lines in production, pretty lines otherwise.
+  initializeLogger({ pretty: !options.production, level: options.logLevel });
+  const logger = log();
+  if (!options.production) {
+    // agents-js sets this for dev/connect; it switches some plugins to development behaviour.
+    Deno.env.set("LIVEKIT_DEV_MODE", "1");
+  }
+
+  const shutdown = new ShutdownController({
+    logger: lineLogger(logger),
+    drain: options.production,
+    drainTimeoutMs: options.drainTimeoutMs,
+    shutdownGraceMs: options.shutdownGraceMs,
+  });
+  // Before the preflight, so a SIGTERM during its retries exits at once.
+  shutdown.install();
+
+  try {
+    await preflight({
+      url: options.url,
+      apiKey: options.apiKey,
+      apiSecret: options.apiSecret,
+      workerToken: options.workerToken,
+      maxRetry: options.maxRetry,
+      logger: lineLogger(logger),
+      signal: shutdown.signal,
+    });
+  } catch (error) {
+    if (shutdown.stopping) return await shutdown.stop("shutdown", 0);
+    if (!(error instanceof ConnectFailure)) throw error;
+    logger.fatal(error.message);
+    return await shutdown.stop("cannot connect", FAILURE_EXIT_CODE);
+  }
+
+  const server = new AgentServer(serverOptions(options, opts.agentPath));
+  shutdown.attach(server);
+  // agents-js's close() is a no-op until run() has started the worker (after the inference
+  // process initialised): a SIGTERM in that window would be forgotten and the worker would
+  // register and serve on. Closing again once it registered makes that shutdown take effect.
+  server.event.on("worker_registered", () => {
+    if (shutdown.stopping) void server.close();
+  });
+
+  if (options.room) {
+    const { room, participantIdentity } = options;
+    server.event.once("worker_registered", () => {
+      logger.info(`connecting to room ${room}`);
+      server.simulateJob(room, participantIdentity).catch((error: unknown) => {
+        logger.fatal(`cannot start a job in room ${room}: ${message(error)}`);
+        void shutdown.stop("connect failed", FAILURE_EXIT_CODE);
+      });
+    });
+  }
+
+  try {
+    // Resolves only once close() ran, i.e. during a shutdown that ends with an exit.
+    await server.run();
+  } catch (error) {
+    if (!shutdown.stopping) {
+      // agents-js's WorkerError names the URL, the attempts and the last cause.
+      logger.fatal(
+        `worker stopped: ${
+          message(error)
+        }; check that the LiveKit server at ${options.url} is running`,
+      );
+      return await shutdown.stop("worker failed", FAILURE_EXIT_CODE);
+    }
+  }
+  return await shutdown.stop("worker closed", 0);
+}
+
+/** Maps operator options onto agents-js's `ServerOptions`. */
+export function serverOptions(options: WorkerOptions, agentPath: string): ServerOptions {
+  const so = new ServerOptions({
+    agent: agentPath,
+    wsURL: options.url,
+    apiKey: options.apiKey,
+    apiSecret: options.apiSecret,
+    workerToken: options.workerToken,
+    agentName: options.agentName || undefined,
+    agentNameIsEnv: options.agentNameFromEnv,
+    simulation: options.simulation,
+    host: options.host,
+    port: options.port,
+    numIdleProcesses: options.numIdleProcesses,
+    loadThreshold: options.loadThreshold,
+    drainTimeout: options.drainTimeoutMs,
+    // agents-js waits this long for a process to acknowledge a shutdown request, and again for it
+    // to exit after it reported "shutting down" (the goodbye itself is not bounded by it). A
+    // process still prewarming never acknowledges (see job_process.ts), so keep it short, and
+    // below the grace so agents-js ends a stuck process itself before our deadline does.
+    shutdownProcessTimeout: Math.min(10_000, Math.max(1_000, options.shutdownGraceMs - 2_000)),
+    maxRetry: options.maxRetry,
+    logLevel: options.logLevel,
+    production: options.production,
+  });
+  // The constructor treats 0 as "unset" (`x || default`), but 0 idle processes and port 0
+  // (any free port) are valid operator choices.
+  so.numIdleProcesses = options.numIdleProcesses;
+  so.port = options.port;
+  return so;
+}
+
+function checkAgentPath(path: string): void {
+  try {
+    if (Deno.statSync(path).isFile) return;
+  } catch {
+    // fall through
+  }
+  throw new UserError(`agent module ${path} does not exist; pass the path of agent.ts`);
+}
+
+/**
+ * agents-js binds the health server without an error handler: a port in use crashes the worker
+ * with a stack trace after it registered. Checking first turns that into one line.
+ */
+function checkPortFree(options: WorkerOptions): void {
+  if (options.port === 0) return;
+  let listener: Deno.Listener | undefined;
+  try {
+    listener = Deno.listen({ hostname: options.host, port: options.port });
+  } catch (error) {
+    const why = error instanceof Deno.errors.AddrInUse
+      ? "is already in use"
+      : `cannot be bound (${message(error)})`;
+    throw new UserError(
+      `health port ${options.port} on ${options.host} ${why}; set HEALTH_PORT (or --port) to a free port, or 0 for any`,
+    );
+  } finally {
+    listener?.close();
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+type PinoLike = ReturnType<typeof log>;
+
+/** Adapts pino's (obj?, msg) signature to plain one-line calls. */
+function lineLogger(logger: PinoLike) {
+  return {
+    info: (msg: string) => logger.info(msg),
+    warn: (msg: string) => logger.warn(msg),
+    error: (msg: string) => logger.error(msg),
+  };
+}

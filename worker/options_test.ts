@@ -1,0 +1,100 @@
+import { assertEquals, assertThrows } from "@std/assert";
+import { UserError } from "../core/errors.ts";
+import { parseWorkerOptions } from "./options.ts";
+
+const env = (vars: Record<string, string>) => ({ get: (k: string) => vars[k] });
+const creds = { LIVEKIT_API_KEY: "devkey", LIVEKIT_API_SECRET: "s".repeat(32) };
+
+Deno.test('start: production defaults, URL normalised for agents-js\'s `url + "agent"`', () => {
+  const o = parseWorkerOptions(["start"], env({ ...creds, LIVEKIT_URL: "https://lk.example.com" }));
+  assertEquals(o.production, true);
+  assertEquals(o.url, "wss://lk.example.com/");
+  assertEquals(o.port, 8081);
+  assertEquals(o.loadThreshold, 0.7);
+  assertEquals(o.drainTimeoutMs, 1_800_000);
+  assertEquals(o.shutdownGraceMs, 30_000);
+  assertEquals(o.maxRetry, 10);
+  assertEquals(o.logLevel, "info");
+  assertEquals(o.agentName, "");
+  assertEquals(
+    parseWorkerOptions(["start"], env({ ...creds, LIVEKIT_URL: "ws://h:7880/prefix" })).url,
+    "ws://h:7880/prefix/",
+  );
+});
+
+Deno.test("flags win over variables; variables over defaults", () => {
+  const o = parseWorkerOptions(
+    [
+      "start",
+      "--agent-name=flag-name",
+      "--port",
+      "0",
+      "--num-idle-processes",
+      "0",
+      "--drain-timeout",
+      "2.5",
+      "--log-level",
+      "WARN",
+    ],
+    env({
+      ...creds,
+      LIVEKIT_URL: "ws://h",
+      LIVEKIT_AGENT_NAME: "env-name",
+      HEALTH_PORT: "9000",
+      LOAD_THRESHOLD: "0.5",
+      MAX_RETRY: "3",
+      SHUTDOWN_GRACE: "5",
+    }),
+  );
+  assertEquals(o.agentName, "flag-name");
+  assertEquals(o.port, 0);
+  assertEquals(o.numIdleProcesses, 0);
+  assertEquals(o.drainTimeoutMs, 2500);
+  assertEquals(o.logLevel, "warn");
+  assertEquals(o.loadThreshold, 0.5);
+  assertEquals(o.maxRetry, 3);
+  assertEquals(o.shutdownGraceMs, 5000);
+});
+
+Deno.test("every worker mode needs a URL: a local server is a choice, never a silent default", () => {
+  const local = { ...creds, LIVEKIT_URL: "ws://localhost:7880" };
+  const dev = parseWorkerOptions(["dev"], env(local));
+  assertEquals([dev.url, dev.production], ["ws://localhost:7880/", false]);
+  assertEquals([dev.numIdleProcesses, dev.loadThreshold, dev.logLevel], [0, Infinity, "debug"]);
+  const c = parseWorkerOptions(
+    ["connect", "--room", "r1", "--participant-identity", "u"],
+    env(local),
+  );
+  assertEquals([c.room, c.participantIdentity], ["r1", "u"]);
+  for (const command of [["start"], ["dev"], ["connect", "--room", "r1"]]) {
+    assertThrows(
+      () => parseWorkerOptions(command, env(creds)),
+      UserError,
+      "LIVEKIT_URL is not set",
+    );
+  }
+});
+
+Deno.test("malformed values name the variable or flag", () => {
+  const base = { ...creds, LIVEKIT_URL: "ws://h" };
+  const cases: [string[], Record<string, string>, string][] = [
+    [["start"], { ...base, LIVEKIT_URL: "localhost:7880" }, 'LIVEKIT_URL="localhost:7880"'],
+    [["start", "--url", "ftp://h"], base, '--url="ftp://h"'],
+    [["start"], { ...base, LIVEKIT_URL: "wss://k:s@h" }, "must not carry credentials"],
+    [["start"], { ...base, LIVEKIT_API_KEY: "" }, "LIVEKIT_API_KEY is not set"],
+    [["start", "--api-secret", "a b"], base, "--api-secret contains spaces or quotes"],
+    [["start"], { ...base, HEALTH_PORT: "70000" }, 'HEALTH_PORT="70000"'],
+    [["start"], { ...base, NUM_IDLE_PROCESSES: "-1" }, 'NUM_IDLE_PROCESSES="-1"'],
+    [["start"], { ...base, LOAD_THRESHOLD: "0" }, 'LOAD_THRESHOLD="0"'],
+    [["start"], { ...base, DRAIN_TIMEOUT: "1h" }, 'DRAIN_TIMEOUT="1h"'],
+    [["start"], { ...base, SHUTDOWN_GRACE: "0" }, "SHUTDOWN_GRACE must be at least 1 second"],
+    [["start"], { ...base, LOG_LEVEL: "verbose" }, 'LOG_LEVEL="verbose" is not a log level'],
+    [["start", "--room", "r"], base, "--room only applies to connect"],
+    [["connect"], base, "connect needs --room NAME"],
+    [["start", "extra"], base, "Unexpected argument 'extra'"],
+    [["console"], base, 'unknown worker command "console"'],
+  ];
+  for (const [argv, vars, msg] of cases) {
+    assertThrows(() => parseWorkerOptions(argv, env(vars)), UserError, msg);
+  }
+});

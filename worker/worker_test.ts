@@ -1,0 +1,453 @@
+/**
+ * End-to-end tests of worker mode against the loopback worker-endpoint stand-in. Each test runs
+ * the worker as a real child process (`deno run -A worker/testdata/run_worker.ts <command>`, the
+ * same `runWorkerCommand` main.ts calls, with a fixture agent), and ends it and its descendants by
+ * PID.
+ */
+import { assert, assertEquals, assertMatch, assertNotMatch } from "@std/assert";
+import { WorkerStatus } from "@livekit/protocol";
+import { WorkerServerStandIn } from "../stand_in/worker_server/mod.ts";
+import {
+  closedPort,
+  readEvents,
+  spawnWorker,
+  waitAllDead,
+  waitForEvent,
+  workerEnv,
+  type WorkerProcess,
+} from "./testdata/harness.ts";
+import { isAlive } from "../core/process_tree.ts";
+
+/** Runs `body` with a stand-in, a temp events file, and cleanup of both and of every worker. */
+async function withStandIn(
+  body: (ctx: {
+    si: WorkerServerStandIn;
+    events: string;
+    spawn: (args: string[], extraEnv?: Record<string, string>) => WorkerProcess;
+  }) => Promise<void>,
+  standInOpts: Parameters<typeof WorkerServerStandIn.start>[0] = {},
+): Promise<void> {
+  const si = await WorkerServerStandIn.start(standInOpts);
+  const events = await Deno.makeTempFile({ prefix: "worker-events-" });
+  const workers: WorkerProcess[] = [];
+  try {
+    await body({
+      si,
+      events,
+      spawn: (args, extraEnv = {}) => {
+        const w = spawnWorker({
+          args,
+          env: workerEnv(si.url, si.credentials.apiSecret, events, extraEnv),
+        });
+        workers.push(w);
+        return w;
+      },
+    });
+  } finally {
+    for (const w of workers) await w.stop();
+    await si.close();
+    await Deno.remove(events).catch(() => {});
+  }
+}
+
+const START = ["start", "--port", "0", "--log-level", "debug"];
+
+Deno.test("start: registers, accepts a job, forks a job process that runs prewarm and entry; the failed room connection ends the job and the worker keeps serving", async () => {
+  await withStandIn(async ({ si, events, spawn }) => {
+    const worker = spawn([...START, "--num-idle-processes", "1", "--agent-name", "exit-test"]);
+    const conn = await si.nextWorker();
+    const reg = await conn.register("AW_test");
+    assertEquals(reg.agentName, "exit-test");
+    assert(reg.allowedPermissions?.agent, "the worker registers with the agent permission");
+    await worker.waitForLine(/registered worker/);
+
+    // Health endpoint (agents-js's HTTP server) answers once registered.
+    const portLine = await worker.waitForLine(/Server is listening on port \d+/);
+    const port = Number(portLine.match(/port (\d+)/)![1]);
+    const health = await fetch(`http://127.0.0.1:${port}/`);
+    assertEquals([health.status, await health.text()], [200, "OK"]);
+
+    const job = conn.offerJob({ agentName: "exit-test" });
+    const answer = await conn.awaitAvailability(job.id);
+    assert(answer.available, "the job offer is accepted");
+    await conn.assign(job);
+
+    const entry = await waitForEvent(events, (e) => e.event === "entry" && e.jobId === job.id);
+    const evs = readEvents(events);
+    assert(
+      evs.some((e) => e.event === "prewarm" && e.pid === entry.pid),
+      "prewarm ran in the job's process",
+    );
+    assert(entry.pid !== worker.pid, "the job runs in a forked process");
+    const failed = await waitForEvent(events, (e) => e.event === "connect_failed");
+    assertMatch(failed.error!, /401/);
+    assert(si.rtcAttempts > 0, "the job tried to join the room at the assignment URL");
+
+    // The job process ends by itself and frees its slot.
+    await waitAllDead([entry.pid], 15_000);
+    await worker.waitForLine(/job exiting|error in entry function/);
+
+    // The worker is still registered and serving: same socket, a new offer is accepted.
+    assert(conn.open, "the worker kept its registration");
+    const job2 = conn.offerJob({ agentName: "exit-test" });
+    assert((await conn.awaitAvailability(job2.id)).available, "a second offer is accepted");
+    await conn.assign(job2);
+    const entry2 = await waitForEvent(events, (e) => e.event === "entry" && e.jobId === job2.id);
+    assert(entry2.pid !== entry.pid, "the second job gets a fresh process");
+  });
+});
+
+Deno.test("termination ends a running job and its process", async () => {
+  await withStandIn(async ({ si, events, spawn }) => {
+    spawn([...START, "--num-idle-processes", "1"]);
+    const conn = await si.nextWorker();
+    await conn.register();
+    const job = conn.offerJob({ metadata: "hold" });
+    assert((await conn.awaitAvailability(job.id)).available);
+    await conn.assign(job);
+    const holding = await waitForEvent(events, (e) => e.event === "holding" && e.jobId === job.id);
+
+    conn.terminate(job.id);
+    await waitForEvent(events, (e) => e.event === "shutdown" && e.jobId === job.id, 15_000);
+    await waitAllDead([holding.pid], 15_000);
+    assert(conn.open, "the worker stays registered after a termination");
+  });
+});
+
+Deno.test("SIGTERM drains: reports full, rejects new offers, lets the active job finish, exits 143 with no process left", async () => {
+  await withStandIn(async ({ si, events, spawn }) => {
+    const worker = spawn([...START, "--num-idle-processes", "2", "--drain-timeout", "60"]);
+    const conn = await si.nextWorker();
+    await conn.register();
+    const job = conn.offerJob({ metadata: "hold" });
+    assert((await conn.awaitAvailability(job.id)).available);
+    await conn.assign(job);
+    await waitForEvent(events, (e) => e.event === "holding");
+    // Wait for the replacement idle processes too, so the snapshot covers the whole tree.
+    await waitForEvent(
+      events,
+      () => readEvents(events).filter((e) => e.event === "prewarmed").length >= 2,
+    );
+    const tree = worker.descendants();
+    assert(tree.length >= 2, `job and idle processes below the worker: ${tree}`);
+
+    worker.signal("SIGTERM");
+    await conn.awaitStatus((s) => s.status === WorkerStatus.WS_FULL, 10_000);
+    await worker.waitForLine(/draining: no new jobs; waiting up to 60 s for 1 active job/);
+
+    const late = conn.offerJob();
+    assertEquals((await conn.awaitAvailability(late.id)).available, false, "draining rejects jobs");
+    assert(!worker.lines.some((l) => /worker stopped/.test(l)), "the active job holds the drain");
+
+    // The call ends (the server terminates it): the drain completes well before its 60 s.
+    const t0 = performance.now();
+    conn.terminate(job.id);
+    const status = await worker.waitForExit(20_000);
+    assertEquals(status.code, 143);
+    assert(performance.now() - t0 < 20_000);
+    await waitForEvent(events, (e) => e.event === "shutdown" && e.jobId === job.id);
+    await waitAllDead(tree, 5_000);
+  });
+});
+
+Deno.test("SIGTERM drain waits for the active call even while an idle process is still queued (agents-js's drain would give up at once)", async () => {
+  await withStandIn(async ({ si, events, spawn }) => {
+    // Slow prewarm + 2 idle processes: once the job takes the first warm process, one replacement
+    // prewarms and the next waits, unstarted, behind it: agents-js's drain() rejects on that one.
+    const worker = spawn([...START, "--num-idle-processes", "2", "--drain-timeout", "60"], {
+      FIXTURE_PREWARM_MS: "1500",
+    });
+    const conn = await si.nextWorker();
+    await conn.register();
+    const job = conn.offerJob({ metadata: "hold" });
+    assert((await conn.awaitAvailability(job.id)).available);
+    await conn.assign(job);
+    const holding = await waitForEvent(events, (e) => e.event === "holding", 30_000);
+
+    worker.signal("SIGTERM");
+    await worker.waitForLine(
+      /drain stopped early \(runner not started\); waiting for the active job/,
+    );
+    assert(isAlive(holding.pid), "the active call was not cut short");
+    assert(!readEvents(events).some((e) => e.event === "shutdown"), "the job was not asked to end");
+
+    conn.terminate(job.id);
+    assertEquals((await worker.waitForExit(20_000)).code, 143);
+    assertNotMatch(worker.output, /drain timed out/);
+  });
+});
+
+Deno.test("SIGTERM with a job that does not end: the drain timeout ends it, then the worker exits 143 with no process left", async () => {
+  await withStandIn(async ({ si, events, spawn }) => {
+    const worker = spawn([...START, "--num-idle-processes", "1", "--drain-timeout", "2"]);
+    const conn = await si.nextWorker();
+    await conn.register();
+    const job = conn.offerJob({ metadata: "hold" });
+    assert((await conn.awaitAvailability(job.id)).available);
+    await conn.assign(job);
+    await waitForEvent(events, (e) => e.event === "holding");
+    const tree = worker.descendants();
+
+    const t0 = performance.now();
+    worker.signal("SIGTERM");
+    const status = await worker.waitForExit(2_000 + 30_000);
+    const took = performance.now() - t0;
+    assertEquals(status.code, 143);
+    assert(took >= 1_900, `waited for the drain timeout (${took} ms)`);
+    await worker.waitForLine(/drain timed out after 2 s with 1 job\(s\) still active; ending them/);
+    // The job was asked to end (its shutdown callbacks ran), not just killed.
+    await waitForEvent(events, (e) => e.event === "shutdown" && e.jobId === job.id);
+    await waitAllDead(tree, 5_000);
+  });
+});
+
+Deno.test("SIGTERM while idle processes are still prewarming exits within the shutdown grace with no process left", async () => {
+  await withStandIn(async ({ si, events, spawn }) => {
+    const worker = spawn(
+      [...START, "--num-idle-processes", "2", "--drain-timeout", "5", "--shutdown-grace", "4"],
+      { FIXTURE_PREWARM_MS: "60000" },
+    );
+    const conn = await si.nextWorker();
+    await conn.register();
+    await waitForEvent(events, (e) => e.event === "prewarm");
+    const tree = worker.descendants();
+
+    const t0 = performance.now();
+    worker.signal("SIGTERM");
+    const status = await worker.waitForExit(5_000 + 4_000 + 5_000);
+    assertEquals(status.code, 143);
+    assert(performance.now() - t0 < 5_000 + 4_000 + 3_000);
+    await waitAllDead(tree, 5_000);
+  });
+});
+
+Deno.test("SIGTERM during start-up (before the worker registered) is not lost: the worker exits 143 with no process left", async () => {
+  await withStandIn(async ({ si, spawn }) => {
+    const worker = spawn([...START, "--num-idle-processes", "1", "--shutdown-grace", "20"]);
+    // agents-js starts the inference process before the worker; its first log line is the window
+    // in which agents-js's own close() is a no-op (its CLI then hangs forever).
+    await worker.waitForLine(/initializing inference runner|starting worker/, 30_000);
+    const tree = worker.descendants();
+    const t0 = performance.now();
+    worker.signal("SIGTERM");
+    // The worker may still register; answering lets its shutdown proceed like a real server.
+    si.nextWorker(10_000).then((c) => c.register()).catch(() => {});
+    const status = await worker.waitForExit(25_000);
+    assertEquals(status.code, 143);
+    assert(performance.now() - t0 < 15_000, "closed once registered, not at the grace deadline");
+    await waitAllDead(tree, 5_000);
+  });
+});
+
+Deno.test("SIGINT twice exits at once with 130 and no process left", async () => {
+  await withStandIn(async ({ si, events, spawn }) => {
+    const worker = spawn([...START, "--num-idle-processes", "1", "--drain-timeout", "60"]);
+    const conn = await si.nextWorker();
+    await conn.register();
+    const job = conn.offerJob({ metadata: "hold" });
+    assert((await conn.awaitAvailability(job.id)).available);
+    await conn.assign(job);
+    await waitForEvent(events, (e) => e.event === "holding");
+    const tree = worker.descendants();
+
+    worker.signal("SIGINT");
+    await worker.waitForLine(/SIGINT: draining/);
+    const t0 = performance.now();
+    worker.signal("SIGINT");
+    const status = await worker.waitForExit(5_000);
+    assertEquals(status.code, 130);
+    assert(performance.now() - t0 < 5_000);
+    await worker.waitForLine(/SIGINT received again: exiting now/);
+    await waitAllDead(tree, 3_000);
+  });
+});
+
+Deno.test("unreachable server (connection refused): URL and cause at once, visible retries, a clear final error, exit 1", async () => {
+  const url = `ws://127.0.0.1:${closedPort()}`;
+  const events = await Deno.makeTempFile();
+  const worker = spawnWorker({
+    args: ["start", "--port", "0", "--max-retry", "2"],
+    env: workerEnv(url, "x".repeat(40), events),
+  });
+  try {
+    const first = await worker.waitForLine(/cannot connect to LiveKit server/, 15_000);
+    const firstAfter = performance.now() - worker.startedAt;
+    assert(firstAfter < 5_000, `the cause is shown within a few seconds (${firstAfter} ms)`);
+    assertMatch(first, new RegExp(`${url}/: connection refused.*retry 1 of 2 in 1 s`));
+    await worker.waitForLine(/retry 2 of 2 in 2 s/, 10_000);
+    const status = await worker.waitForExit(15_000);
+    assertEquals(status.code, 1);
+    assertMatch(
+      worker.output,
+      new RegExp(`giving up on LiveKit server at ${url}/ after 3 attempts: connection refused`),
+    );
+    assertNotMatch(worker.output, /\n\s+at /, "no stack trace");
+  } finally {
+    await worker.stop();
+    await Deno.remove(events);
+  }
+});
+
+Deno.test("SIGTERM while retrying an unreachable server exits at once with 143", async () => {
+  const events = await Deno.makeTempFile();
+  const worker = spawnWorker({
+    args: ["start", "--port", "0", "--max-retry", "5"],
+    env: workerEnv(`ws://127.0.0.1:${closedPort()}`, "x".repeat(40), events),
+  });
+  try {
+    await worker.waitForLine(/retry 1 of 5 in 1 s/, 15_000);
+    worker.signal("SIGTERM");
+    assertEquals((await worker.waitForExit(3_000)).code, 143);
+    assertNotMatch(worker.output, /retry 2 of 5/);
+  } finally {
+    await worker.stop();
+    await Deno.remove(events);
+  }
+});
+
+Deno.test("unresolvable host: the DNS failure is named, exit 1", async () => {
+  const events = await Deno.makeTempFile();
+  const worker = spawnWorker({
+    args: ["start", "--port", "0", "--max-retry", "0"],
+    env: workerEnv("wss://no-such-host.invalid", "x".repeat(40), events),
+  });
+  try {
+    const status = await worker.waitForExit(30_000);
+    assertEquals(status.code, 1);
+    assertMatch(
+      worker.output,
+      /giving up on LiveKit server at wss:\/\/no-such-host\.invalid\/ after 1 attempts: DNS lookup of \\?"no-such-host\.invalid\\?" failed/,
+    );
+  } finally {
+    await worker.stop();
+    await Deno.remove(events);
+  }
+});
+
+Deno.test("auth rejected: one clear line with the URL and the 401, no retries, exit 1", async () => {
+  await withStandIn(async ({ si, spawn }) => {
+    const worker = spawn(["start", "--port", "0", "--max-retry", "5"], {
+      LIVEKIT_API_SECRET: "not-the-secret-the-server-has-0123456789",
+    });
+    const status = await worker.waitForExit(20_000);
+    assertEquals(status.code, 1);
+    assertMatch(
+      worker.output,
+      new RegExp(
+        `LiveKit server at ${si.url}/ rejected the worker: credentials rejected \\(HTTP 401: invalid token signature\\); check LIVEKIT_API_KEY and LIVEKIT_API_SECRET`,
+      ),
+    );
+    assertNotMatch(worker.output, /retry 1/, "a rejected key is not retried");
+    assertEquals(si.requests.filter((r) => r.path === "/agent").length, 1);
+  });
+});
+
+Deno.test("server lost after registration: agents-js's retries are visible, then a clear final error and exit 1", async () => {
+  await withStandIn(async ({ si, spawn }) => {
+    const worker = spawn([...START, "--num-idle-processes", "0", "--max-retry", "1"]);
+    const conn = await si.nextWorker();
+    await conn.register();
+    await worker.waitForLine(/registered worker/);
+    await si.close();
+    await worker.waitForLine(/failed to connect to LiveKit server.*retrying in 2 seconds/, 10_000);
+    const status = await worker.waitForExit(20_000);
+    assertEquals(status.code, 1);
+    assertMatch(
+      worker.output,
+      new RegExp(
+        `worker stopped: failed to connect to LiveKit server \\(${si.url}/\\) after 1 attempts`,
+      ),
+    );
+  });
+});
+
+Deno.test("bad configuration: one line naming the variable or flag, exit 2, no stack trace", async () => {
+  const events = await Deno.makeTempFile();
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const busyPort = (busy.addr as Deno.NetAddr).port;
+  const ok = workerEnv("ws://127.0.0.1:7880", "x".repeat(40), events);
+  const cases: [string, string[], Record<string, string>, RegExp][] = [
+    ["no URL in start", ["start"], { ...ok, LIVEKIT_URL: "" }, /^error: LIVEKIT_URL is not set/],
+    ["no key", ["start"], { ...ok, LIVEKIT_API_KEY: "" }, /^error: LIVEKIT_API_KEY is not set/],
+    [
+      "no secret",
+      ["dev"],
+      { ...ok, LIVEKIT_API_SECRET: "" },
+      /^error: LIVEKIT_API_SECRET is not set/,
+    ],
+    [
+      "URL without scheme",
+      ["start"],
+      { ...ok, LIVEKIT_URL: "localhost:7880" },
+      /^error: LIVEKIT_URL="localhost:7880" is not a LiveKit URL/,
+    ],
+    [
+      "quoted secret",
+      ["start"],
+      { ...ok, LIVEKIT_API_SECRET: '"abc"' },
+      /^error: LIVEKIT_API_SECRET contains spaces or quotes/,
+    ],
+    [
+      "bad drain timeout",
+      ["start", "--drain-timeout", "soon"],
+      ok,
+      /^error: --drain-timeout="soon" is not valid/,
+    ],
+    [
+      "bad load threshold",
+      ["start"],
+      { ...ok, LOAD_THRESHOLD: "70" },
+      /^error: LOAD_THRESHOLD="70" is not valid/,
+    ],
+    ["unknown flag", ["start", "--frobnicate"], ok, /^error: Unknown option '--frobnicate'/],
+    ["connect without room", ["connect"], ok, /^error: connect needs --room NAME/],
+    [
+      "health port in use",
+      ["start", "--host", "127.0.0.1", "--port", String(busyPort)],
+      ok,
+      new RegExp(`^error: health port ${busyPort} on 127.0.0.1 is already in use`),
+    ],
+  ];
+  try {
+    await Promise.all(cases.map(async ([name, args, env, expected]) => {
+      const worker = spawnWorker({ args, env });
+      try {
+        const status = await worker.waitForExit(30_000);
+        assertEquals(status.code, 2, `${name}: exit code; output:\n${worker.output}`);
+        const lines = worker.lines.filter((l) => l.trim() !== "");
+        assertEquals(lines.length, 1, `${name}: exactly one line; got:\n${worker.output}`);
+        assertMatch(lines[0]!, expected, name);
+      } finally {
+        await worker.stop();
+      }
+    }));
+  } finally {
+    busy.close();
+    await Deno.remove(events);
+  }
+});
+
+Deno.test("dev: no idle processes; a job's process forks on assignment", async () => {
+  await withStandIn(async ({ si, events, spawn }) => {
+    const worker = spawn(["dev"]);
+    const conn = await si.nextWorker();
+    await conn.register();
+    await worker.waitForLine(/registered worker/);
+    assertEquals(readEvents(events).length, 0, "dev keeps no prewarmed process");
+    const job = conn.offerJob();
+    assert((await conn.awaitAvailability(job.id)).available);
+    await conn.assign(job);
+    await waitForEvent(events, (e) => e.event === "connect_failed" && e.jobId === job.id);
+  });
+});
+
+Deno.test("connect --room: creates the room and asks the server for a job in it", async () => {
+  await withStandIn(async ({ si, spawn }) => {
+    spawn(["connect", "--room", "my-room"]);
+    const conn = await si.nextWorker();
+    await conn.register();
+    const sim = await conn.awaitSimulateJob(20_000);
+    assertEquals(sim.room?.name, "my-room");
+    assert(si.requests.some((r) => r.path === "/twirp/livekit.RoomService/CreateRoom"));
+  });
+});
