@@ -1,0 +1,439 @@
+/**
+ * `deno task bench`: this project against the same agent on Node.js, same machine, same run,
+ * loopback only. Prints a table, writes `bench/results/<date>.json` and `latest.json`, and
+ * replaces the "Benchmarks" section of README.md with the table.
+ *
+ * Flags: `--runs N` (pairs per figure, default 5), `--suite-runs N` (test-suite runs, default 5;
+ * 0 skips), `--idle N` (idle processes of the `start` worker, default min(cpus, 4) as in
+ * production), `--no-readme`, `--only console|worker|suite`.
+ *
+ * Nothing here passes or fails on a timing: the benchmark reports.
+ *
+ * @module
+ */
+import { availableParallelism, cpus, hostname, totalmem } from "node:os";
+import { parseArgs } from "node:util";
+import { type ConsoleRun, consoleRun, LATENCY } from "./console_run.ts";
+import { prepareNodePeer } from "./node_peer/setup.ts";
+import { join, ROOT } from "./node_peer/paths_root.ts";
+import { loadavg } from "./proc.ts";
+import { denoRuntime, nodeRuntime, type Runtime } from "./runtimes.ts";
+import { formatSummary, pairedRatio, summarize, type Summary } from "./stats.ts";
+import { suiteRun } from "./suite.ts";
+import { type WorkerRun, workerRun } from "./worker_run.ts";
+
+/** One row of the results table. */
+export interface Row {
+  /** Figure number in the issue (1-5) and name. */
+  figure: string;
+  unit: string;
+  deno: Summary;
+  node: Summary;
+  /** Deno/Node, pair by pair. */
+  ratio: Summary;
+  /** The project's target, if it has one, and where the figure stands. */
+  goal?: string;
+  /** Digits to print. */
+  digits?: number;
+}
+
+/** The whole result, as written to JSON. */
+export interface BenchResult {
+  date: string;
+  command: string;
+  machine: {
+    hostname: string;
+    cpu: string;
+    cores: number;
+    memGiB: number;
+    kernel: string;
+  };
+  runtimes: { deno: string; node: string; nodePackages: Record<string, string> };
+  stand_in_latency: typeof LATENCY;
+  loadavg: { start: number[]; end: number[] };
+  runs: number;
+  rows: Row[];
+  notes: string[];
+  raw: {
+    console: { deno: ConsoleRun[]; node: ConsoleRun[] };
+    worker: { deno: WorkerRun[]; node: WorkerRun[] };
+    suiteMs: number[];
+  };
+}
+
+const MiB = (kib: number) => kib / 1024;
+
+function row(
+  figure: string,
+  unit: string,
+  d: number[],
+  n: number[],
+  extra: Partial<Row> = {},
+): Row {
+  return {
+    figure,
+    unit,
+    deno: summarize(d),
+    node: summarize(n),
+    ratio: pairedRatio(d, n),
+    ...extra,
+  };
+}
+
+function goalAtMost(label: string, value: number, limit: number, unit = ""): string {
+  if (!Number.isFinite(value)) return `${label}: not measured`;
+  return `${label} ≤ ${limit}${unit}: ${value <= limit ? "met" : "NOT met"} (${
+    value.toFixed(unit ? 0 : 2)
+  }${unit})`;
+}
+
+/** Builds the table rows from the raw runs. */
+export function buildRows(
+  c: { deno: ConsoleRun[]; node: ConsoleRun[] },
+  w: { deno: WorkerRun[]; node: WorkerRun[] },
+  suiteMs: number[],
+): Row[] {
+  const cf = (k: keyof ConsoleRun) => (runs: ConsoleRun[]) => runs.map((r) => r[k] as number);
+  const both = (k: keyof ConsoleRun) => [cf(k)(c.deno), cf(k)(c.node)] as const;
+  const wf = (f: (r: WorkerRun) => number) => [w.deno.map(f), w.node.map(f)] as const;
+  const role = (r: WorkerRun, role: string) =>
+    MiB(r.processes.filter((p) => p.role === role).reduce((s, p) => s + p.rssKiB, 0));
+  const perJob = (r: WorkerRun) => {
+    const jobs = r.processes.filter((p) => p.role === "job");
+    return jobs.length ? MiB(jobs.reduce((s, p) => s + p.rssKiB, 0) / jobs.length) : NaN;
+  };
+  const agentTotal = (r: WorkerRun) =>
+    MiB(r.processes.filter((p) => p.role !== "other").reduce((s, p) => s + p.rssKiB, 0));
+  const sessionGrowth = (r: ConsoleRun) => MiB(r.peakRssKiB - r.connectRssKiB);
+  const rows: Row[] = [];
+  const cold = both("coldStartMs");
+  const coldRatio = pairedRatio(...cold).median;
+  rows.push(row("1a cold start: launch → console agent connected to broker", "ms", ...cold, {
+    goal: goalAtMost("Deno/Node", coldRatio, 0.6),
+  }));
+  const wcold = wf((r) => r.coldStartMs);
+  rows.push(
+    row("1b cold start: `start` → registered + idle processes prewarmed", "ms", ...wcold, {
+      goal: goalAtMost("Deno/Node", pairedRatio(...wcold).median, 0.6),
+    }),
+  );
+  rows.push(row("1b′ of which: launch → registered", "ms", ...wf((r) => r.registeredMs)));
+  rows.push(
+    row(
+      "2 prewarm: Silero VAD load per process (worker idle processes)",
+      "ms",
+      w.deno.flatMap((r) => r.vadLoadMs),
+      w.node.flatMap((r) => r.vadLoadMs),
+    ),
+  );
+  rows.push(row("2′ prewarm in the console agent (same line)", "ms", ...both("vadLoadMs")));
+  rows.push(
+    row('3a "bye" sent → end_session executed (broker event)', "ms", ...both("byeToToolMs")),
+  );
+  rows.push(
+    row(
+      "3b end_session executed → first goodbye audio frame",
+      "ms",
+      ...both("toolToGoodbyeAudioMs"),
+    ),
+  );
+  rows.push(
+    row(
+      "3c first goodbye frame → playout acknowledged (audio plays)",
+      "ms",
+      ...both("goodbyePlayoutMs"),
+    ),
+  );
+  rows.push(row("3d playout acknowledged → socket closed", "ms", ...both("ackToSocketClosedMs")));
+  rows.push(row("3e socket closed → process exited", "ms", ...both("socketClosedToExitMs")));
+  const fw = both("frameworkByeToAudioMs");
+  rows.push(
+    row(
+      `3f framework share "bye" → first goodbye audio (minus stand-in LLM ${LATENCY.llmFirstTokenMs} + TTS ${LATENCY.ttsFirstAudioMs} ms)`,
+      "ms",
+      ...fw,
+      { goal: goalAtMost("Deno", summarize(fw[0]).median, 150, " ms") },
+    ),
+  );
+  const ackExit = both("ackToExitMs");
+  rows.push(
+    row("3g playout acknowledged → process exited", "ms", ...ackExit, {
+      goal: goalAtMost("Deno", summarize(ackExit[0]).median, 300, " ms"),
+    }),
+  );
+  rows.push(
+    row(
+      "4a peak RSS, console agent",
+      "MiB",
+      c.deno.map((r) => MiB(r.peakRssKiB)),
+      c.node.map((r) => MiB(r.peakRssKiB)),
+    ),
+  );
+  const idle = wf(agentTotal);
+  rows.push(
+    row("4b idle `start` worker RSS, all agent processes", "MiB", ...idle, {
+      goal: `Deno ≤ Node: ${
+        summarize(idle[0]).median <= summarize(idle[1]).median ? "met" : "NOT met"
+      }`,
+    }),
+  );
+  rows.push(row("4b′ main process", "MiB", ...wf((r) => role(r, "main"))));
+  rows.push(
+    row("4b″ inference process (local EOT model)", "MiB", ...wf((r) => role(r, "inference"))),
+  );
+  rows.push(row("4b‴ each idle job process", "MiB", ...wf(perJob)));
+  rows.push(
+    row(
+      "4c added RSS per session in one process (console: peak − at connect)",
+      "MiB",
+      c.deno.map(sessionGrowth),
+      c.node.map(sessionGrowth),
+    ),
+  );
+  const perSession = (ws: WorkerRun[], cs: ConsoleRun[]) =>
+    ws.map((r, i) => perJob(r) + (cs[i] ? sessionGrowth(cs[i]) : NaN));
+  rows.push(
+    row(
+      "4d added RSS per concurrent `start` session (one job process + 4c)",
+      "MiB",
+      perSession(w.deno, c.deno),
+      perSession(w.node, c.node),
+    ),
+  );
+  rows.push(
+    row("5 test suite wall time (`deno task test`)", "s", suiteMs.map((m) => m / 1000), [], {
+      digits: 1,
+    }),
+  );
+  return rows;
+}
+
+/** The results table as Markdown. */
+export function markdownTable(rows: Row[]): string {
+  const lines = [
+    "| Figure | Unit | Deno median (min–max) | Node median (min–max) | Deno/Node pairwise | Goal |",
+    "| --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const r of rows) {
+    const d = r.digits ?? 0;
+    lines.push(
+      `| ${r.figure} | ${r.unit} | ${formatSummary(r.deno, d)} | ${formatSummary(r.node, d)} | ${
+        formatSummary(r.ratio, 2)
+      } | ${r.goal ?? ""} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** What the numbers mean, written under the table in README.md. */
+export const README_NOTES =
+  `How to read it: every figure is the median of the runs, with min–max; the ratio is computed per
+interleaved Deno/Node pair, then its median. Loopback only: the broker half (\`console/broker.ts\`),
+the Inference stand-in (LLM first token and TTS first audio fixed, subtracted in 3f) and the worker
+endpoint stand-in run in the bench process; the agent runs as \`main.ts console --connect-addr\` /
+\`main.ts start\`. Node runs a copy of the same files from a scratch folder where the bench
+installed the pinned packages with npm (\`--ignore-scripts\`) and tsx; a small shim
+(\`bench/node_peer/deno_shim.mjs\`) maps the Deno APIs the code calls (\`Deno.env\`, \`Deno.exit\`,
+signals, \`/proc\` reads...) onto Node's and polyfills \`Promise.withResolvers\`.
+
+What the hang-up spends after the goodbye was heard (3d, 3e):
+- 3d is agents-js 1.9.0's user-turn commit on close (\`AudioRecognition.commitUserTurn\`, fixed
+  500 ms): \`closeImplInner\` first waits for the current speech's playout, then commits the user turn,
+  and \`activity.close()\` awaits that commit, which sleeps 500 ms unless a final transcript arrived in
+  the last 500 ms (or the close reason is \`error\`). The goodbye has already been acknowledged when it
+  starts, so no audio is at stake: it only lets a last STT transcript of the user land in the
+  history. It is not configurable; skipping it needs a patch of agents-js (or ending the job on
+  "goodbye played" without waiting for \`Close\`, which loses the \`Close\` bookkeeping).
+- 3e under Deno is the project's own \`CONSOLE_EXIT_GRACE_MS\` (2 s, \`core/job.ts\`
+  \`armConsoleExit\`): after teardown an rtc-node resource keeps the event loop alive, so the process
+  waits out the grace and exits by \`Deno.exit(0)\`. A grace of ~100 ms would meet the 300 ms goal
+  together with a skipped commit. Under Node 20 the peer exits at once, but by crashing (see the exit
+  note): Node 20's web streams assert when the STT socket delivers a message after its channel closed.
+
+Which processes an idle \`start\` worker holds: the main process (protocol, process pool, health
+server), one inference process, and min(cpus, 4) idle job processes each holding a Silero VAD. The
+inference process is forked whenever \`@livekit/local-inference\` loads (linux-x64) to host the local
+audio end-of-turn model; this agent uses it only as the fallback of the default turn detection. With
+\`TURN_DETECTION=vad\` or \`stt\` it serves nothing, yet agents-js 1.9.0 still forks it (its
+registration is unconditional, no option): it is the process this agent need not have.`;
+
+const README_START = "<!-- bench:start -->";
+const README_END = "<!-- bench:end -->";
+
+/** Replaces (or appends) the README's benchmark block. */
+export function withReadmeBlock(readme: string, block: string): string {
+  const text = `${README_START}\n${block}\n${README_END}`;
+  const a = readme.indexOf(README_START);
+  const b = readme.indexOf(README_END);
+  if (a >= 0 && b > a) return readme.slice(0, a) + text + readme.slice(b + README_END.length);
+  return `${readme.trimEnd()}\n\n## Benchmarks\n\n${text}\n`;
+}
+
+function machine(): BenchResult["machine"] {
+  let kernel = "";
+  try {
+    kernel = Deno.readTextFileSync("/proc/sys/kernel/osrelease").trim();
+  } catch { /* not linux */ }
+  return {
+    hostname: hostname(),
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: availableParallelism(),
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    kernel,
+  };
+}
+
+async function pairs<T>(
+  label: string,
+  runs: number,
+  rts: { deno: Runtime; node: Runtime },
+  fn: (rt: Runtime) => Promise<T>,
+): Promise<{ deno: T[]; node: T[] }> {
+  const out = { deno: [] as T[], node: [] as T[] };
+  for (let i = 0; i < runs; i++) {
+    // Alternate which runtime goes first, so neither always runs on a warmer machine.
+    const order = i % 2 === 0 ? (["deno", "node"] as const) : (["node", "deno"] as const);
+    const got: Partial<Record<"deno" | "node", T>> = {};
+    for (const name of order) {
+      const t0 = performance.now();
+      got[name] = await fn(rts[name]);
+      console.error(
+        `  ${label} pair ${i + 1}/${runs}: ${name} done in ${
+          ((performance.now() - t0) / 1000).toFixed(1)
+        } s (load ${loadavg()[0]})`,
+      );
+    }
+    out.deno.push(got.deno!);
+    out.node.push(got.node!);
+  }
+  return out;
+}
+
+/** Runs the benchmark; returns the result (also printed and written). */
+export async function runBench(args: string[]): Promise<BenchResult> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      runs: { type: "string", default: "5" },
+      "suite-runs": { type: "string", default: "5" },
+      idle: { type: "string" },
+      "no-readme": { type: "boolean", default: false },
+      only: { type: "string" },
+    },
+  });
+  const runs = Math.max(1, Number(values.runs));
+  const suiteRuns = Math.max(0, Number(values["suite-runs"]));
+  const idle = Number(values.idle ?? Math.min(availableParallelism(), 4));
+  const only = values.only;
+  const startLoad = loadavg();
+  console.error(`bench: ${runs} pairs per figure, load ${startLoad.join(" ")}`);
+  const peer = await prepareNodePeer((l) => console.error(l));
+  const cwd = await Deno.makeTempDir({ prefix: "exit-message-bench-" });
+  const rts = { deno: denoRuntime(cwd), node: nodeRuntime(peer) };
+  const empty = { deno: [], node: [] };
+  try {
+    const c = !only || only === "console"
+      ? await pairs("console", runs, rts, (rt) => consoleRun(rt))
+      : empty;
+    const w = !only || only === "worker"
+      ? await pairs("worker", runs, rts, (rt) => workerRun(rt, idle))
+      : empty;
+    const suiteMs: number[] = [];
+    if (!only || only === "suite") {
+      for (let i = 0; i < suiteRuns; i++) {
+        suiteMs.push(await suiteRun());
+        console.error(
+          `  test suite run ${i + 1}/${suiteRuns}: ${(suiteMs[i] / 1000).toFixed(1)} s`,
+        );
+      }
+    }
+    const rows = buildRows(c, w, suiteMs);
+    const endLoad = loadavg();
+    const others = [...w.node.flatMap((r) => r.processes.filter((p) => p.role === "other"))];
+    const result: BenchResult = {
+      date: new Date().toISOString(),
+      command: `deno task bench ${args.join(" ")}`.trim(),
+      machine: machine(),
+      runtimes: { deno: rts.deno.version, node: rts.node.version, nodePackages: peer.versions },
+      stand_in_latency: LATENCY,
+      loadavg: { start: startLoad, end: endLoad },
+      runs,
+      rows,
+      notes: [
+        "Node peer: the same source files (copied), run by node --import tsx with bench/node_peer/deno_shim.mjs providing the few Deno APIs they call and Promise.withResolvers (absent in Node 20).",
+        `Node's tree also holds tsx's esbuild service process (${
+          others.length
+            ? `${MiB(summarize(others.map((o) => o.rssKiB)).median).toFixed(0)} MiB`
+            : "n/a"
+        }), excluded from 4b: it belongs to the TypeScript runner, not the agent.`,
+        "5 has no Node peer: the suite is Deno's own test runner.",
+        ...exitNotes(c),
+      ],
+      raw: { console: c, worker: w, suiteMs },
+    };
+    await report(result, !values["no-readme"]);
+    return result;
+  } finally {
+    await Deno.remove(cwd, { recursive: true }).catch(() => {});
+  }
+}
+
+/** One note per runtime on how its console agents exited (status, and a crash if any). */
+export function exitNotes(c: { deno: ConsoleRun[]; node: ConsoleRun[] }): string[] {
+  return (["deno", "node"] as const).map((name) => {
+    const runs = c[name];
+    const codes = runs.map((r) => r.exitCode).join(", ");
+    const crash = runs.find((r) => r.crash)?.crash;
+    return `${name} console agent exit statuses: ${codes || "n/a"}${
+      crash ? `; it crashed while exiting: ${crash.trim()}` : ""
+    }`;
+  });
+}
+
+async function report(result: BenchResult, readme: boolean, write = true): Promise<void> {
+  const m = result.machine;
+  const header = [
+    `Date: ${
+      result.date.slice(0, 16).replace("T", " ")
+    } UTC · machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, Linux ${m.kernel}`,
+    `Runtimes: ${result.runtimes.deno} vs ${result.runtimes.node} (@livekit/agents ${
+      result.runtimes.nodePackages["@livekit/agents"]
+    } on both) · load average at start ${result.loadavg.start.join(" ")}, at end ${
+      result.loadavg.end.join(" ")
+    }`,
+    `Command: \`${result.command}\` · ${result.runs} interleaved Deno/Node pairs per figure · stand-in LLM first token ${result.stand_in_latency.llmFirstTokenMs} ms, TTS first audio ${result.stand_in_latency.ttsFirstAudioMs} ms`,
+  ].join("  \n");
+  const table = markdownTable(result.rows);
+  console.log(`\n${header}\n\n${table}\n`);
+  for (const n of result.notes) console.log(`- ${n}`);
+  if (write) {
+    const dir = join(ROOT, "bench/results");
+    await Deno.mkdir(dir, { recursive: true });
+    const json = JSON.stringify(result, null, 2) + "\n";
+    const stamp = result.date.replace(/[:.]/g, "-");
+    await Deno.writeTextFile(join(dir, `${stamp}.json`), json);
+    await Deno.writeTextFile(join(dir, "latest.json"), json);
+    console.log(`\nwritten: bench/results/${stamp}.json and bench/results/latest.json`);
+  }
+  if (readme) {
+    const path = join(ROOT, "README.md");
+    const block = `${header}\n\n${table}\n\n${
+      result.notes.map((n) => `- ${n}`).join("\n")
+    }\n\n${README_NOTES}`;
+    await Deno.writeTextFile(path, withReadmeBlock(await Deno.readTextFile(path), block));
+    console.log("README.md: Benchmarks section updated");
+  }
+}
+
+if (import.meta.main) {
+  const render = Deno.args.indexOf("--render");
+  if (render >= 0) {
+    // Re-prints a saved result and rewrites the README block from it, without running.
+    const saved = JSON.parse(await Deno.readTextFile(Deno.args[render + 1])) as BenchResult;
+    await report(saved, !Deno.args.includes("--no-readme"), false);
+    Deno.exit(0);
+  }
+  await runBench(Deno.args);
+  // Every child was killed by PID; nothing of ours holds the loop, but do not wait on stragglers.
+  Deno.exit(0);
+}
