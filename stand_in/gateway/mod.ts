@@ -867,8 +867,9 @@ class GatewayImpl implements Gateway {
       });
     };
 
-    const speak = async (text: string) => {
-      const s = synth;
+    // `s` is the synthesis the transcript belonged to when it arrived: the job may
+    // run after a flush started the next one, which must not inherit its state.
+    const speak = async (text: string, s: typeof synth) => {
       if (s.silenced || connAbort.signal.aborted) return;
       const fault = this.#fault("tts");
       if (fault === "never_answer") {
@@ -977,7 +978,8 @@ class GatewayImpl implements Gateway {
           if (!text) break;
           synth.texts.push(text);
           this.#emit({ kind: "tts_transcript", sessionId, text });
-          enqueue(() => speak(text));
+          const current = synth;
+          enqueue(() => speak(text, current));
           break;
         }
         case "session.flush":
