@@ -14,37 +14,21 @@ import {
 import { assert, assertEquals, assertGreater, assertLess } from "@std/assert";
 import { GOODBYE, GoodbyeAgent, INSTRUCTIONS } from "./agent.ts";
 import { CallEnding, TIMED_OUT, withTimeout } from "./core/ending.ts";
-import { endJobAfterClose, type JobLike, watchHangup } from "./core/job.ts";
+import { endJobAfterClose, watchHangup } from "./core/job.ts";
 import { createSession } from "./core/session.ts";
 import { prewarm, type PrewarmData, prewarmedVad } from "./prewarm.ts";
 import { captureLogs } from "./stand_in/log_capture.ts";
-import { fakeSpeechMs, RecordingAudioOutput, RecordingTTS } from "./stand_in/session_fakes.ts";
+import {
+  fakeSpeechMs,
+  RecordingAudioOutput,
+  RecordingJob,
+  RecordingTTS,
+} from "./stand_in/session_fakes.ts";
 
 initializeLogger({ pretty: false, level: "warn" });
 // One process-wide prewarm, as a job process has: every session below reuses its VAD.
 const proc = new JobProcess<PrewarmData>();
 await prewarm(proc);
-
-/** Records what the job glue asks of the job; the job itself needs a LiveKit room. */
-class RecordingJob implements JobLike {
-  shutdownReasons: string[] = [];
-  roomsDeleted = 0;
-  callbacks: (() => Promise<void>)[] = [];
-  constructor(readonly isFakeJob = false) {}
-  shutdown(reason = ""): void {
-    this.shutdownReasons.push(reason);
-  }
-  addShutdownCallback(callback: () => Promise<void>): void {
-    this.callbacks.push(callback);
-  }
-  deleteRoom(): Promise<void> {
-    this.roomsDeleted++;
-    return Promise.resolve();
-  }
-  async runShutdownCallbacks(): Promise<void> {
-    for (const cb of this.callbacks) await cb();
-  }
-}
 
 interface CallOptions {
   replies: voice.testing.FakeLLMResponse[];

@@ -244,11 +244,16 @@ What the hang-up spends after the goodbye was heard (3d, 3e):
   starts, so no audio is at stake: it only lets a last STT transcript of the user land in the
   history. It is not configurable; skipping it needs a patch of agents-js (or ending the job on
   "goodbye played" without waiting for \`Close\`, which loses the \`Close\` bookkeeping).
-- 3e under Deno is the project's own \`CONSOLE_EXIT_GRACE_MS\` (2 s, \`core/job.ts\`
-  \`armConsoleExit\`): after teardown an rtc-node resource keeps the event loop alive, so the process
-  waits out the grace and exits by \`Deno.exit(0)\`. A grace of ~100 ms would meet the 300 ms goal
-  together with a skipped commit. Under Node 20 the peer exits at once, but by crashing (see the exit
-  note): Node 20's web streams assert when the STT socket delivers a message after its channel closed.
+- 3e under Deno is the project's own log-flush grace (\`LOG_FLUSH_GRACE_MS\`, 200 ms, \`core/job.ts\`
+  \`armConsoleExit\`): once teardown is done the process exits by \`Deno.exit(0)\` rather than waiting
+  for the event loop to empty, because agents-js 1.9.0 leaves timers running after close (a 5 s
+  \`delay\` per \`Task.cancelAndWait\`, never cleared, and a 15 s user-away timer armed during close;
+  found by instrumenting \`setTimeout\`), and the pretty logger offers no flush that reports
+  completion. Before the models were closed and this grace replaced a fixed 2 s, 3e was 2024 ms.
+  Under Node 20 the peer exits at once, but by crashing (see the exit note): Node 20's web streams
+  assert when the STT socket delivers a message after its channel closed.
+- So the 300 ms goal for 3g is not met: 3d (500 ms) is agents-js's and cannot be skipped without
+  patching it, and 3e is the log flush.
 
 Which processes an idle \`start\` worker holds: the main process (protocol, process pool, health
 server), one inference process, and min(cpus, 4) idle job processes each holding a Silero VAD. The

@@ -12,7 +12,13 @@
  * `exited N in M ms (bound B ms)`).
  */
 import { AgentSession as pb } from "@livekit/protocol";
-import { assert, assertEquals, assertLess, assertStringIncludes } from "@std/assert";
+import {
+  assert,
+  assertAlmostEquals,
+  assertEquals,
+  assertLess,
+  assertStringIncludes,
+} from "@std/assert";
 import { agentCommand, AgentProcess, stripAnsi } from "../console/agent_process.ts";
 import { encodeMessage, FrameDecoder } from "../console/framing.ts";
 import {
@@ -75,6 +81,8 @@ interface BrokerPlan {
 class RawBroker {
   readonly events: pb.AgentSessionEvent[] = [];
   audioFrames = 0;
+  /** Milliseconds of agent audio received. */
+  audioMs = 0;
   #reading = true;
   #ids = 0;
   readonly #listeners = new Set<() => void>();
@@ -97,7 +105,9 @@ class RawBroker {
           const m = msg.message;
           if (m.case === "audioOutput") {
             this.audioFrames++;
-            pendingMs += (m.value.samplesPerChannel / (m.value.sampleRate || 48000)) * 1000;
+            const ms = (m.value.samplesPerChannel / (m.value.sampleRate || 48000)) * 1000;
+            pendingMs += ms;
+            this.audioMs += ms;
           } else if (m.case === "audioPlaybackFlush") {
             const ms = pendingMs;
             pendingMs = 0;
@@ -297,6 +307,30 @@ function sessionEnded(text: string): string {
   assertEquals(entries.length, 1, `expected one 'session ended' entry in:\n${text.slice(-3000)}`);
   return entries[0];
 }
+
+Deno.test("console baseline: bye -> end_session -> the goodbye is received in full -> the agent exits by itself with 0", async () => {
+  const run = await startRun(offlineBrain());
+  try {
+    const t0 = performance.now();
+    await run.broker.say("bye");
+    await run.broker.until(() => run.broker.endSessionCalled(), CONNECT_MS, "end_session");
+    // No signal, no socket close: the agent must end on its own once the goodbye played.
+    const { status, text } = await exited(run, t0, EXIT_BOUND_MS);
+    assertEquals(status.code, 0);
+    const line = sessionEnded(text);
+    assertStringIncludes(line, 'end_reason: "end_session"');
+    assertStringIncludes(line, 'goodbye: "played"');
+    assertEquals(run.gw.synthesized().at(-1), "Goodbye!");
+    // Every millisecond the stand-in synthesized reached the broker (one 48 kHz frame of slack).
+    const synthesizedMs = run.gw.log.reduce(
+      (sum, e) => e.kind === "tts_audio" ? sum + e.durationMs : sum,
+      0,
+    );
+    assertAlmostEquals(run.broker.audioMs, synthesizedMs, 25);
+  } finally {
+    await endRun(run);
+  }
+});
 
 Deno.test("console: the broker never acknowledges the goodbye's playout: bounded, explained, exit 0", async () => {
   const run = await startRun(toolOnly, { ack: false });

@@ -9,7 +9,7 @@
 import { inference, initializeLogger, JobProcess, voice } from "@livekit/agents";
 import { GoodbyeAgent } from "../agent.ts";
 import { CallEnding, TIMED_OUT, withTimeout } from "../core/ending.ts";
-import { type EndingBounds, endJobAfterClose, type JobLike } from "../core/job.ts";
+import { type EndingBounds, endJobAfterClose } from "../core/job.ts";
 import { createSession } from "../core/session.ts";
 import { prewarm, type PrewarmData, prewarmedVad } from "../prewarm.ts";
 import {
@@ -21,37 +21,14 @@ import {
 } from "../stand_in/gateway/mod.ts";
 import { KEY, SECRET } from "../stand_in/gateway/test_support.ts";
 import { captureLogs, type LogCapture, type LogLine } from "../stand_in/log_capture.ts";
-import { RecordingAudioOutput } from "../stand_in/session_fakes.ts";
+import { RecordingAudioOutput, RecordingJob } from "../stand_in/session_fakes.ts";
+
+export { RecordingJob };
 
 initializeLogger({ pretty: false, level: "warn" });
 // One process-wide prewarm, as a job process has.
 const proc = new JobProcess<PrewarmData>();
 await prewarm(proc);
-
-/** Records what the job glue asks of the job; the job itself needs a LiveKit room. */
-export class RecordingJob implements JobLike {
-  /** Reasons passed to `shutdown`, in order. */
-  shutdownReasons: string[] = [];
-  /** Shutdown callbacks registered. */
-  callbacks: (() => Promise<void>)[] = [];
-  /** Rooms deleted. */
-  roomsDeleted = 0;
-  /** Creates a job; `isFakeJob` true stands for console mode. */
-  constructor(readonly isFakeJob = false) {}
-  /** Records the shutdown. */
-  shutdown(reason = ""): void {
-    this.shutdownReasons.push(reason);
-  }
-  /** Records the callback. */
-  addShutdownCallback(callback: () => Promise<void>): void {
-    this.callbacks.push(callback);
-  }
-  /** Counts the deletion. */
-  deleteRoom(): Promise<void> {
-    this.roomsDeleted++;
-    return Promise.resolve();
-  }
-}
 
 /** Options of {@link startFaultCall}. */
 export interface FaultCallOptions {

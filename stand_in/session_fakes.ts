@@ -9,6 +9,7 @@
  * @module
  */
 import { type APIConnectOptions, tts, voice } from "@livekit/agents";
+import type { JobLike } from "../core/job.ts";
 import { AudioFrame } from "@livekit/rtc-node";
 
 /** Sample rate of {@link RecordingTTS}'s audio. */
@@ -191,5 +192,34 @@ export class RecordingAudioOutput extends voice.AudioOutput {
   /** Cancels a pending playout timer (test clean-up). */
   dispose(): void {
     clearTimeout(this.#timer);
+  }
+}
+
+/** Records what the job glue asks of the job; the job itself needs a LiveKit room. */
+export class RecordingJob implements JobLike {
+  /** Reasons passed to `shutdown`, in order. */
+  shutdownReasons: string[] = [];
+  /** Shutdown callbacks registered. */
+  callbacks: (() => Promise<void>)[] = [];
+  /** Rooms deleted. */
+  roomsDeleted = 0;
+  /** Creates a job; `isFakeJob` true stands for console mode. */
+  constructor(readonly isFakeJob = false) {}
+  /** Records the shutdown. */
+  shutdown(reason = ""): void {
+    this.shutdownReasons.push(reason);
+  }
+  /** Records the callback. */
+  addShutdownCallback(callback: () => Promise<void>): void {
+    this.callbacks.push(callback);
+  }
+  /** Counts the deletion. */
+  deleteRoom(): Promise<void> {
+    this.roomsDeleted++;
+    return Promise.resolve();
+  }
+  /** Runs the registered callbacks in order, as agents-js does when the job ends. */
+  async runShutdownCallbacks(): Promise<void> {
+    for (const callback of this.callbacks) await callback();
   }
 }
