@@ -24,6 +24,9 @@ Deno.test("main.ts start: real agent module, job fails to join the stand-in's ro
     // The job process ran the real prewarm, then the entry, whose room connection failed.
     await worker.waitForLine(/job runner initialized/, 60_000);
     await worker.waitForLine(/"msg":"job started"/, 30_000);
+    // JSON in start, and the app's lines carry the room name (the recipe's log_context_fields).
+    const sessionLine = await worker.waitForLine(/"msg":"starting session"/, 30_000);
+    assertEquals(JSON.parse(sessionLine).room, "main-test");
     await worker.waitForLine(/401 Unauthorized/, 30_000);
     // Only the failed job's process shuts down before SIGTERM (idle ones wait for work).
     await worker.waitForLine(/"msg":"Job process shutdown"/, 30_000);
