@@ -12,7 +12,7 @@
  * 143 with no process left.
  */
 import { assertEquals } from "@std/assert";
-import { signJwt } from "../stand_in/worker_server/mod.ts";
+import { signToken } from "../stand_in/worker_server/mod.ts";
 import { bounded, spawnWorker, waitAllDead, waitForEvent, workerEnv } from "./testdata/harness.ts";
 
 const url = Deno.env.get("LIVEKIT_DEV_SERVER_URL") ?? "";
@@ -46,7 +46,7 @@ const skipReason = url
 
 async function api(service: string, method: string, body: unknown, grant: object) {
   const now = Math.floor(Date.now() / 1000);
-  const token = await signJwt({ iss: apiKey, nbf: now, exp: now + 600, video: grant }, apiSecret);
+  const token = await signToken({ iss: apiKey, nbf: now, exp: now + 600, video: grant }, apiSecret);
   const base = url.replace(/^ws/, "http").replace(/\/?$/, "/");
   const res = await fetch(`${base}twirp/livekit.${service}/${method}`, {
     method: "POST",

@@ -233,7 +233,7 @@ Deno.test("llm auth: a wrong secret is rejected with 401", async () => {
     assertInstanceOf(e, APIStatusError);
     assertEquals(statusOf(e), 401);
     await gw.waitFor((e) => e.kind === "auth_rejected", 1_000);
-    assertEquals(first(gw, "auth_rejected").reason, "bad signature");
+    assertEquals(first(gw, "auth_rejected").reason, "invalid token signature");
     assertEquals(gw.log.filter((e) => e.kind === "llm_request").length, 0);
   } finally {
     await model.aclose();

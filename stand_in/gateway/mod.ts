@@ -22,7 +22,7 @@ import {
   offlineBrain,
   type ToolDefinition,
 } from "./brain.ts";
-import { importHmacKey, verifyBearer } from "./jwt.ts";
+import { verifyBearer } from "./jwt.ts";
 import {
   SpeechDetector,
   type SpeechDetectorEvent,
@@ -311,7 +311,6 @@ class GatewayImpl implements Gateway {
   readonly log: GatewayEvent[] = [];
   #opts: GatewayOptions;
   #brain: LlmBrain;
-  #hmacKey?: CryptoKey;
   #server?: Deno.HttpServer<Deno.NetAddr>;
   #port = 0;
   #lifetime = new AbortController();
@@ -347,9 +346,6 @@ class GatewayImpl implements Gateway {
   async start(): Promise<void> {
     if ((this.#opts.apiKey === undefined) !== (this.#opts.apiSecret === undefined)) {
       throw new Error("stand-in gateway: apiKey and apiSecret must be set together");
-    }
-    if (this.#opts.apiSecret !== undefined) {
-      this.#hmacKey = await importHmacKey(this.#opts.apiSecret);
     }
     const listening = Promise.withResolvers<void>();
     this.#server = Deno.serve(
@@ -465,11 +461,11 @@ class GatewayImpl implements Gateway {
       this.#emit({ kind: "not_found", method: req.method, path });
       return jsonResponse(404, { error: { message: `no route ${path}`, type: "not_found" } });
     }
-    if (this.#hmacKey && this.#opts.apiKey !== undefined) {
+    if (this.#opts.apiKey !== undefined && this.#opts.apiSecret !== undefined) {
       const reason = await verifyBearer(
         req.headers.get("authorization"),
         this.#opts.apiKey,
-        this.#hmacKey,
+        this.#opts.apiSecret,
       );
       if (reason) {
         this.#emit({ kind: "auth_rejected", path, reason });

@@ -31,9 +31,9 @@ import {
   UpdateWorkerStatus,
   WorkerMessage,
 } from "@livekit/protocol";
-import { signJwt, verifyJwt } from "./jwt.ts";
+import { signToken, verifyToken } from "../jwt.ts";
 
-export { signJwt, verifyJwt } from "./jwt.ts";
+export { signToken, verifyToken } from "../jwt.ts";
 
 /** Options for {@link WorkerServerStandIn.start}. */
 export interface WorkerServerStandInOptions {
@@ -148,7 +148,7 @@ export class WorkerServerStandIn {
       const auth = req.headers.get("authorization") ?? "";
       const token = auth.startsWith("Bearer ") ? auth.slice(7) : "";
       if (!token) return respond(401, "no authorization header");
-      const check = await verifyJwt(token, this.#opts.apiSecret);
+      const check = await verifyToken(token, this.#opts.apiSecret);
       if (!check.ok) return respond(401, check.reason);
       if (check.claims.iss !== this.#opts.apiKey) return respond(401, "unknown API key");
       const video = check.claims.video as Record<string, unknown> | undefined;
@@ -293,7 +293,7 @@ export class WorkerConnection {
   async assign(job: Job, opts: { url?: string; token?: string } = {}): Promise<void> {
     const { apiKey, apiSecret } = this.#server.credentials;
     const now = Math.floor(Date.now() / 1000);
-    const token = opts.token ?? await signJwt({
+    const token = opts.token ?? await signToken({
       iss: apiKey,
       sub: `agent-${job.id}`,
       nbf: now,

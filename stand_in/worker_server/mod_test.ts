@@ -8,12 +8,12 @@ import {
   WorkerMessage,
   WorkerStatus,
 } from "@livekit/protocol";
-import { signJwt, verifyJwt, WorkerServerStandIn } from "./mod.ts";
+import { signToken, verifyToken, WorkerServerStandIn } from "./mod.ts";
 
 /** A bare-bones worker client: what agents-js does on the wire, nothing more. */
 async function connectWorker(si: WorkerServerStandIn, secret = si.credentials.apiSecret) {
   const now = Math.floor(Date.now() / 1000);
-  const token = await signJwt({ iss: "devkey", exp: now + 60, video: { agent: true } }, secret);
+  const token = await signToken({ iss: "devkey", exp: now + 60, video: { agent: true } }, secret);
   const ws = new WebSocket(`${si.url}/agent`, { headers: { authorization: `Bearer ${token}` } });
   ws.binaryType = "arraybuffer";
   const inbox: ServerMessage[] = [];
@@ -71,7 +71,7 @@ Deno.test("stand-in: register, offer, availability, assignment to itself, termin
     if (asg.message.case !== "assignment") throw new Error(`got ${asg.message.case}`);
     assertEquals(asg.message.value.url, si.url);
     assertEquals(asg.message.value.job?.metadata, "hold");
-    const claims = await verifyJwt(asg.message.value.token, si.credentials.apiSecret);
+    const claims = await verifyToken(asg.message.value.token, si.credentials.apiSecret);
     assert(claims.ok && (claims.claims.video as { room: string }).room === "r");
 
     conn.terminate(job.id);
