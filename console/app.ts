@@ -239,7 +239,7 @@ export async function runConsoleApp(args: string[], options: RunConsoleOptions):
     if (missing.length > 0) {
       stderrLine(
         `error: ${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not set; ` +
-          "add them to .env, or run `deno task console --offline` to try the agent against a local simulation",
+          "copy .env.example to .env and fill it in, or run `deno task console --offline` to try the agent against a local simulation",
       );
       return USAGE_EXIT;
     }

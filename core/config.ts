@@ -107,34 +107,6 @@ export function requireCredentials(
   }
 }
 
-/**
- * Checks `LIVEKIT_URL` (or `--url`) for worker modes: present, and a ws(s) or
- * http(s) URL with a host. agents-js would otherwise fall back to
- * ws://localhost:7880 without a word.
- */
-export function requireServerUrl(env: EnvReader = Deno.env, flag?: string): URL {
-  const raw = flag?.trim() || nonEmpty(env, "LIVEKIT_URL");
-  if (!raw) {
-    throw new UserError(
-      "LIVEKIT_URL is not set; set it to your LiveKit server (for example wss://my-project.livekit.cloud or ws://127.0.0.1:7880) in .env or the environment",
-    );
-  }
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new UserError(
-      `LIVEKIT_URL="${raw}" is not a URL; use a form like wss://my-project.livekit.cloud`,
-    );
-  }
-  if (!["ws:", "wss:", "http:", "https:"].includes(url.protocol) || !url.hostname) {
-    throw new UserError(
-      `LIVEKIT_URL="${raw}" must be a ws://, wss://, http:// or https:// URL with a host, like wss://my-project.livekit.cloud`,
-    );
-  }
-  return url;
-}
-
 /** Validates a console `--connect-addr HOST:PORT` before agents-js sees it. */
 export function parseConnectAddr(addr: string): { host: string; port: number } {
   const sep = addr.lastIndexOf(":");

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { initializeLogger, log, loggerOptions } from "@livekit/agents";
+import { log } from "@livekit/agents";
 
 /** The log levels agents-js accepts, lowest first. */
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
@@ -22,14 +22,6 @@ export type Logger = ReturnType<typeof log>;
 // copy of the package shares it. Binding fields there is the only way to give
 // the library's own lines a field: it exposes no public setter.
 const LOGGER_KEY = Symbol.for("@livekit/agents:logger");
-
-/**
- * Makes sure a logger exists before agents-js's CLI creates its own, so lines
- * written during start-up (config checks) use the same format.
- */
-export function ensureLogger(pretty: boolean, level = Deno.env.get("LOG_LEVEL") || "info"): void {
-  if (!loggerOptions()) initializeLogger({ pretty, level });
-}
 
 /**
  * Adds `fields` (the room name, as the recipe's `ctx.log_context_fields` does)

@@ -14,7 +14,9 @@ import { UserError } from "../core/errors.ts";
 export type WorkerCommand = "start" | "dev" | "connect";
 
 /** Log levels agents-js accepts. */
-export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
+import { LOG_LEVELS } from "../core/log.ts";
+
+export { LOG_LEVELS };
 /** One of {@link LOG_LEVELS}. */
 export type LogLevel = typeof LOG_LEVELS[number];
 
@@ -337,7 +339,7 @@ function requireToken(
   if (given.value === undefined) {
     // `pick` names the variable when neither the flag nor the variable is set.
     throw new UserError(
-      `${label} is not set; set it (or pass ${flag}) to your LiveKit project's ${what}`,
+      `${label} is not set; set it to your LiveKit project's ${what} in .env (see .env.example) or pass ${flag}`,
     );
   }
   // A quoted or padded value in .env is the usual mistake; the server would reject it as 401.
