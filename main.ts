@@ -14,6 +14,7 @@ import { cli, ServerOptions } from "@livekit/agents";
 import { fileURLToPath } from "node:url";
 import { parseConnectAddr, readAgentConfig, requireCredentials } from "./core/config.ts";
 import { loadEnvFile } from "./core/env_file.ts";
+import { PARENT_PIPE_ENV, watchParentPipe } from "./core/parent_pipe.ts";
 import { USAGE_EXIT_CODE, UserError } from "./core/errors.ts";
 
 /** Absolute path of the agent module agents-js imports in every job process. */
@@ -42,6 +43,7 @@ export async function main(args: string[]): Promise<void> {
     }
     parseConnectAddr(addr);
     requireCredentials();
+    if (Deno.env.get(PARENT_PIPE_ENV) === "1") void watchParentPipe();
   }
   if (command === "start" || command === "dev" || command === "connect") {
     const { runWorkerCommand } = await import("./worker/mod.ts");

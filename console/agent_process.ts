@@ -5,6 +5,7 @@
  * @module
  */
 import { isCompiled } from "../compile/mod.ts";
+import { PARENT_PIPE_ENV } from "../core/parent_pipe.ts";
 
 /** Last lines of a stream, for showing why an agent failed. */
 export class LogRing {
@@ -89,9 +90,11 @@ export class AgentProcess {
   #exited = false;
   #pumps: Promise<void>[];
   #logFile?: Deno.FsFile;
+  readonly #stdin: WritableStream<Uint8Array>;
 
   private constructor(child: Deno.ChildProcess, opts: AgentSpawnOptions) {
     this.pid = child.pid;
+    this.#stdin = child.stdin;
     if (opts.logFile) {
       this.#logFile = Deno.openSync(opts.logFile, { write: true, create: true, append: true });
     }
@@ -109,9 +112,11 @@ export class AgentProcess {
   static spawn(opts: AgentSpawnOptions): AgentProcess {
     const child = new Deno.Command(opts.cmd, {
       args: opts.args,
-      env: opts.env,
+      // The agent reads EOF on this never-written pipe when the console dies,
+      // even by SIGKILL, and then ends its session (core/parent_pipe.ts).
+      env: { ...opts.env, [PARENT_PIPE_ENV]: "1" },
       cwd: opts.cwd,
-      stdin: "null",
+      stdin: "piped",
       stdout: "piped",
       stderr: "piped",
       // Own process group: the terminal's Ctrl+C reaches only the console,
@@ -202,9 +207,18 @@ export class AgentProcess {
     await this.close();
   }
 
-  /** Waits for the output pumps and closes the log file. */
+  /**
+   * Closes the never-written stdin pipe: the agent reads EOF, exactly as when
+   * this console dies, and ends its session as on Ctrl+C.
+   */
+  async closeParentPipe(): Promise<void> {
+    if (!this.#stdin.locked) await this.#stdin.close().catch(() => {});
+  }
+
+  /** Waits for the output pumps, closes the agent's stdin pipe and the log file. */
   async close(): Promise<void> {
     await Promise.all(this.#pumps);
+    await this.closeParentPipe();
     try {
       this.#logFile?.close();
     } catch {

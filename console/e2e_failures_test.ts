@@ -9,8 +9,9 @@ import { BrokerSession, listenBroker, WIRE_SAMPLE_RATE } from "./broker.ts";
 import { isAlive } from "../core/process_tree.ts";
 import { agentCommand, AgentProcess } from "./agent_process.ts";
 import { Playout } from "./playout.ts";
-import { ConsoleProc, MAIN, settled } from "./testdata/harness.ts";
+import { agentPid, ConsoleProc, MAIN, settled } from "./testdata/harness.ts";
 import { encodeWav } from "./wav.ts";
+import { bounded } from "../stand_in/wait.ts";
 
 const opts = { sanitizeOps: true, sanitizeResources: true };
 const HARNESS = new URL("./testdata/run_console.ts", import.meta.url).pathname;
@@ -204,6 +205,86 @@ Deno.test({
       await playout.close();
       await gw.close();
       assertEquals(isAlive(agent.pid), false);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "e2e: a console killed by SIGKILL does not leave its agent behind: the agent ends by itself",
+  ...opts,
+  async fn() {
+    const proc = new ConsoleProc([MAIN, "console", "--offline", "--text"], {
+      GOODBYE_TIMEOUT_MS: "2000",
+    });
+    try {
+      await proc.waitFor(/agent connected/, 60_000);
+      const agent = agentPid(proc);
+      assert(agent !== undefined, "no agent process found under the console");
+      // SIGKILL cannot be caught: the console gets no chance to stop its child.
+      proc.signal("SIGKILL");
+      await proc.status;
+      // The agent reads EOF on its stdin pipe, ends its session (the goodbye bounded
+      // by GOODBYE_TIMEOUT_MS, nobody acks it) and exits.
+      assertEquals(await settled([agent!], 30_000), [], `agent ${agent} outlived its console`);
+      assertEquals(await settled(proc.leftovers()), []);
+    } finally {
+      await finish(proc);
+    }
+  },
+});
+
+Deno.test({
+  name: "e2e: the agent's half ends its session gracefully when its console's pipe closes",
+  ...opts,
+  async fn() {
+    const gw = await startGateway({ llm: offlineBrain(), apiKey: "k", apiSecret: "s" });
+    const listener = listenBroker(0);
+    const port = (listener.addr as Deno.NetAddr).port;
+    const { cmd, args } = agentCommand(MAIN, `127.0.0.1:${port}`);
+    const lines: string[] = [];
+    const agent = AgentProcess.spawn({
+      cmd,
+      args,
+      env: { LIVEKIT_INFERENCE_URL: gw.url, LIVEKIT_API_KEY: "k", LIVEKIT_API_SECRET: "s" },
+      onLine: (line) => lines.push(line),
+    });
+    const playout = new Playout({ sampleRate: WIRE_SAMPLE_RATE });
+    let broker: BrokerSession | undefined;
+    try {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const conn = await Promise.race([
+        listener.accept(),
+        new Promise<never>((_, rej) =>
+          timer = setTimeout(() => rej(new Error("no connection")), 30_000)
+        ),
+      ]);
+      clearTimeout(timer);
+      broker = new BrokerSession(conn, playout, {});
+      await broker.updateIo({ audioIn: false, audioOut: true });
+      await broker.runInput("hello", 30_000);
+      // What a SIGKILLed console leaves: the pipe closes, the broker stays up here.
+      await agent.closeParentPipe();
+      await bounded(
+        broker.closed,
+        15_000,
+        () => "the agent kept its session after its pipe closed",
+      );
+      assert(await agent.waitExit(15_000), "the agent did not end after its pipe closed");
+      assertEquals((await agent.status).code, 0);
+      await agent.close(); // every output line read
+      assertMatch(lines.join("\n"), /the console that started this agent is gone/);
+      assert(gw.synthesized().includes("Goodbye!"), gw.synthesized().join(" | "));
+    } finally {
+      await broker?.close();
+      try {
+        listener.close();
+      } catch {
+        // closed
+      }
+      await agent.stop({ killAfterMs: 2000 });
+      await playout.close();
+      await gw.close();
     }
   },
 });
