@@ -11,7 +11,6 @@ import { APIConnectionError, defineAgent, type JobContext, llm, voice } from "@l
 import { readAgentConfig } from "./core/config.ts";
 import { CallEnding, sayBounded } from "./core/ending.ts";
 import { endJobAfterClose, watchHangup, watchSignals } from "./core/job.ts";
-import { bindLogContext } from "./core/log.ts";
 import { closeModels, createSession, inferenceModels } from "./core/session.ts";
 import {
   DEFAULT_GOODBYE_TIMEOUT_MS,
@@ -19,7 +18,7 @@ import {
   LLM_IDLE_TIMEOUT_MS,
 } from "./core/bounds.ts";
 import { guardStream } from "./core/watchdog.ts";
-import { log } from "./core/log.ts";
+import { bindLogContext, log } from "./core/log.ts";
 import { prewarm, type PrewarmData, prewarmedVad } from "./prewarm.ts";
 import { guardPrewarm } from "./worker/job_process.ts";
 
