@@ -33,6 +33,7 @@ import {
   startGateway,
 } from "../stand_in/gateway/mod.ts";
 import { MAIN } from "../stand_in/process.ts";
+import { until } from "../stand_in/wait.ts";
 
 /** GOODBYE_TIMEOUT_MS given to the agent under test. */
 const G = 1_500;
@@ -415,7 +416,12 @@ Deno.test("console: a second signal during the goodbye exits at once (130), with
     const before = run.broker.audioFrames;
     await run.broker.until(() => run.broker.audioFrames > before, 10_000, "goodbye audio");
     run.agent.signal("SIGTERM");
-    await new Promise((r) => setTimeout(r, 200)); // two distinct signals, not one coalesced
+    // Two distinct signals, not one coalesced: the second goes once the first was handled.
+    await until(
+      () => run.lines.some((l) => l.includes("SIGTERM received; ending the session")) || undefined,
+      10_000,
+      "the agent to handle the first signal",
+    );
     const t0 = performance.now();
     run.agent.signal("SIGINT");
     const { status, text } = await exited(run, t0, 1_000);
