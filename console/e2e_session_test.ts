@@ -167,7 +167,8 @@ Deno.test({
       await proc.type("hello");
       await proc.waitFor(/^state: speaking$/m, 30_000);
       proc.signal("SIGINT");
-      await new Promise((r) => setTimeout(r, 100));
+      // The second Ctrl+C once the first was handled (two presses, not one coalesced signal).
+      await proc.waitFor(/ending the session; the agent says goodbye/, 10_000);
       proc.signal("SIGINT");
       const t0 = performance.now();
       const st = await proc.exit(10_000);
