@@ -18,6 +18,24 @@ import {
 } from "./testdata/harness.ts";
 import { isAlive } from "../core/process_tree.ts";
 
+/**
+ * Registers the worker that connected to `si`, offers it a job that holds (the fixture
+ * agent stays in the call until ended) and waits until its entrypoint holds the call.
+ */
+async function holdOneJob(si: WorkerServerStandIn, events: string, timeoutMs = 20_000) {
+  const conn = await si.nextWorker();
+  await conn.register();
+  const job = conn.offerJob({ metadata: "hold" });
+  assert((await conn.awaitAvailability(job.id)).available);
+  await conn.assign(job);
+  const holding = await waitForEvent(
+    events,
+    (e) => e.event === "holding" && e.jobId === job.id,
+    timeoutMs,
+  );
+  return { conn, job, holding };
+}
+
 /** Runs `body` with a stand-in, a temp events file, and cleanup of both and of every worker. */
 async function withStandIn(
   body: (ctx: {
@@ -100,12 +118,7 @@ Deno.test("start: registers, accepts a job, forks a job process that runs prewar
 Deno.test("termination ends a running job and its process", async () => {
   await withStandIn(async ({ si, events, spawn }) => {
     spawn([...START, "--num-idle-processes", "1"]);
-    const conn = await si.nextWorker();
-    await conn.register();
-    const job = conn.offerJob({ metadata: "hold" });
-    assert((await conn.awaitAvailability(job.id)).available);
-    await conn.assign(job);
-    const holding = await waitForEvent(events, (e) => e.event === "holding" && e.jobId === job.id);
+    const { conn, job, holding } = await holdOneJob(si, events);
 
     conn.terminate(job.id);
     await waitForEvent(events, (e) => e.event === "shutdown" && e.jobId === job.id, 15_000);
@@ -117,12 +130,7 @@ Deno.test("termination ends a running job and its process", async () => {
 Deno.test("SIGTERM drains: reports full, rejects new offers, lets the active job finish, exits 143 with no process left", async () => {
   await withStandIn(async ({ si, events, spawn }) => {
     const worker = spawn([...START, "--num-idle-processes", "2", "--drain-timeout", "60"]);
-    const conn = await si.nextWorker();
-    await conn.register();
-    const job = conn.offerJob({ metadata: "hold" });
-    assert((await conn.awaitAvailability(job.id)).available);
-    await conn.assign(job);
-    await waitForEvent(events, (e) => e.event === "holding");
+    const { conn, job } = await holdOneJob(si, events);
     // Wait for the replacement idle processes too, so the snapshot covers the whole tree.
     await waitForEvent(
       events,
@@ -157,12 +165,7 @@ Deno.test("SIGTERM drain waits for the active call even while an idle process is
     const worker = spawn([...START, "--num-idle-processes", "2", "--drain-timeout", "60"], {
       FIXTURE_PREWARM_MS: "1500",
     });
-    const conn = await si.nextWorker();
-    await conn.register();
-    const job = conn.offerJob({ metadata: "hold" });
-    assert((await conn.awaitAvailability(job.id)).available);
-    await conn.assign(job);
-    const holding = await waitForEvent(events, (e) => e.event === "holding", 30_000);
+    const { conn, job, holding } = await holdOneJob(si, events, 30_000);
 
     worker.signal("SIGTERM");
     await worker.waitForLine(
@@ -180,12 +183,7 @@ Deno.test("SIGTERM drain waits for the active call even while an idle process is
 Deno.test("SIGTERM with a job that does not end: the drain timeout ends it, then the worker exits 143 with no process left", async () => {
   await withStandIn(async ({ si, events, spawn }) => {
     const worker = spawn([...START, "--num-idle-processes", "1", "--drain-timeout", "2"]);
-    const conn = await si.nextWorker();
-    await conn.register();
-    const job = conn.offerJob({ metadata: "hold" });
-    assert((await conn.awaitAvailability(job.id)).available);
-    await conn.assign(job);
-    await waitForEvent(events, (e) => e.event === "holding");
+    const { job } = await holdOneJob(si, events);
     const tree = worker.descendants();
 
     const t0 = performance.now();
@@ -242,12 +240,7 @@ Deno.test("SIGTERM during start-up (before the worker registered) is not lost: t
 Deno.test("SIGINT twice exits at once with 130 and no process left", async () => {
   await withStandIn(async ({ si, events, spawn }) => {
     const worker = spawn([...START, "--num-idle-processes", "1", "--drain-timeout", "60"]);
-    const conn = await si.nextWorker();
-    await conn.register();
-    const job = conn.offerJob({ metadata: "hold" });
-    assert((await conn.awaitAvailability(job.id)).available);
-    await conn.assign(job);
-    await waitForEvent(events, (e) => e.event === "holding");
+    await holdOneJob(si, events);
     const tree = worker.descendants();
 
     worker.signal("SIGINT");
