@@ -148,34 +148,61 @@ Deno.test({
   },
 });
 
+/** The agent's half as `lk console` runs it: a real agent process dialing a plain broker. */
+interface AgentHalf {
+  agent: AgentProcess;
+  broker: BrokerSession;
+  gw: Awaited<ReturnType<typeof startGateway>>;
+  /** Every event the agent pushed. */
+  events: pb.AgentSessionEvent[];
+  /** Every line the agent logged. */
+  lines: string[];
+}
+
+/**
+ * Starts the gateway stand-in, a broker listener and `main.ts console --connect-addr`, waits
+ * (bounded) for the agent to dial in, runs `body`, and tears everything down by PID.
+ */
+async function withAgentHalf(body: (half: AgentHalf) => Promise<void>): Promise<void> {
+  const gw = await startGateway({ llm: offlineBrain(), apiKey: "k", apiSecret: "s" });
+  const listener = listenBroker(0);
+  const port = (listener.addr as Deno.NetAddr).port;
+  const { cmd, args } = agentCommand(MAIN, `127.0.0.1:${port}`);
+  const lines: string[] = [];
+  const agent = AgentProcess.spawn({
+    cmd,
+    args,
+    env: { LIVEKIT_INFERENCE_URL: gw.url, LIVEKIT_API_KEY: "k", LIVEKIT_API_SECRET: "s" },
+    onLine: (line) => lines.push(line),
+  });
+  const playout = new Playout({ sampleRate: WIRE_SAMPLE_RATE });
+  let broker: BrokerSession | undefined;
+  try {
+    const conn = await bounded(listener.accept(), 30_000, () => "the agent never dialed in");
+    const events: pb.AgentSessionEvent[] = [];
+    broker = new BrokerSession(conn, playout, { onEvent: (e) => events.push(e) });
+    // Text in, audio out: replies are synthesized and their flushes acknowledged.
+    await broker.updateIo({ audioIn: false, audioOut: true });
+    await body({ agent, broker, gw, events, lines });
+  } finally {
+    await broker?.close();
+    try {
+      listener.close();
+    } catch {
+      // closed
+    }
+    await agent.stop({ killAfterMs: 2000 });
+    await playout.close();
+    await gw.close();
+    assertEquals(isAlive(agent.pid), false);
+  }
+}
+
 Deno.test({
   name: "lk-compat: main.ts console --connect-addr is the agent's half, driven by a plain broker",
   ...opts,
-  async fn() {
-    const gw = await startGateway({ llm: offlineBrain(), apiKey: "k", apiSecret: "s" });
-    const listener = listenBroker(0);
-    const port = (listener.addr as Deno.NetAddr).port;
-    const { cmd, args } = agentCommand(MAIN, `127.0.0.1:${port}`);
-    const agent = AgentProcess.spawn({
-      cmd,
-      args,
-      env: { LIVEKIT_INFERENCE_URL: gw.url, LIVEKIT_API_KEY: "k", LIVEKIT_API_SECRET: "s" },
-    });
-    const playout = new Playout({ sampleRate: WIRE_SAMPLE_RATE });
-    let broker: BrokerSession | undefined;
-    try {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const conn = await Promise.race([
-        listener.accept(),
-        new Promise<never>((_, rej) =>
-          timer = setTimeout(() => rej(new Error("no connection")), 30_000)
-        ),
-      ]);
-      clearTimeout(timer);
-      const events: pb.AgentSessionEvent[] = [];
-      broker = new BrokerSession(conn, playout, { onEvent: (e) => events.push(e) });
-      // Text in, audio out: replies are synthesized and their flushes acknowledged.
-      await broker.updateIo({ audioIn: false, audioOut: true });
+  fn: () =>
+    withAgentHalf(async ({ agent, broker, gw, events }) => {
       const resp = await broker.runInput("hello", 30_000);
       const run = resp.response.case === "runInput" ? resp.response.value : undefined;
       if (!run) throw new Error(`unexpected response ${resp.response.case}`);
@@ -194,19 +221,7 @@ Deno.test({
         e.event.case === "agentStateChanged" ? [e.event.value.newState] : []
       );
       assert(states.includes(pb.AgentState.AS_SPEAKING));
-    } finally {
-      await broker?.close();
-      try {
-        listener.close();
-      } catch {
-        // closed
-      }
-      await agent.stop({ killAfterMs: 2000 });
-      await playout.close();
-      await gw.close();
-      assertEquals(isAlive(agent.pid), false);
-    }
-  },
+    }),
 });
 
 Deno.test({
@@ -237,31 +252,8 @@ Deno.test({
 Deno.test({
   name: "e2e: the agent's half ends its session gracefully when its console's pipe closes",
   ...opts,
-  async fn() {
-    const gw = await startGateway({ llm: offlineBrain(), apiKey: "k", apiSecret: "s" });
-    const listener = listenBroker(0);
-    const port = (listener.addr as Deno.NetAddr).port;
-    const { cmd, args } = agentCommand(MAIN, `127.0.0.1:${port}`);
-    const lines: string[] = [];
-    const agent = AgentProcess.spawn({
-      cmd,
-      args,
-      env: { LIVEKIT_INFERENCE_URL: gw.url, LIVEKIT_API_KEY: "k", LIVEKIT_API_SECRET: "s" },
-      onLine: (line) => lines.push(line),
-    });
-    const playout = new Playout({ sampleRate: WIRE_SAMPLE_RATE });
-    let broker: BrokerSession | undefined;
-    try {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const conn = await Promise.race([
-        listener.accept(),
-        new Promise<never>((_, rej) =>
-          timer = setTimeout(() => rej(new Error("no connection")), 30_000)
-        ),
-      ]);
-      clearTimeout(timer);
-      broker = new BrokerSession(conn, playout, {});
-      await broker.updateIo({ audioIn: false, audioOut: true });
+  fn: () =>
+    withAgentHalf(async ({ agent, broker, gw, lines }) => {
       await broker.runInput("hello", 30_000);
       // What a SIGKILLed console leaves: the pipe closes, the broker stays up here.
       await agent.closeParentPipe();
@@ -275,16 +267,5 @@ Deno.test({
       await agent.close(); // every output line read
       assertMatch(lines.join("\n"), /the console that started this agent is gone/);
       assert(gw.synthesized().includes("Goodbye!"), gw.synthesized().join(" | "));
-    } finally {
-      await broker?.close();
-      try {
-        listener.close();
-      } catch {
-        // closed
-      }
-      await agent.stop({ killAfterMs: 2000 });
-      await playout.close();
-      await gw.close();
-    }
-  },
+    }),
 });
