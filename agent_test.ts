@@ -17,7 +17,7 @@ import { CallEnding, TIMED_OUT, withTimeout } from "./core/ending.ts";
 import { endJobAfterClose, watchHangup } from "./core/job.ts";
 import { createSession } from "./core/session.ts";
 import { prewarm, type PrewarmData, prewarmedVad } from "./prewarm.ts";
-import { captureLogs } from "./stand_in/log_capture.ts";
+import { captureLogs } from "./testbed/log_capture.ts";
 import {
   fakeSpeechMs,
   RecordingAudioOutput,

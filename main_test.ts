@@ -5,7 +5,7 @@
  */
 import { assertEquals, assertStringIncludes } from "@std/assert";
 import { USAGE_EXIT_CODE } from "./core/errors.ts";
-import { runMain } from "./stand_in/process.ts";
+import { runMain } from "./testbed/process.ts";
 
 const KEYS = {
   LIVEKIT_API_KEY: "devkey",

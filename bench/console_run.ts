@@ -18,7 +18,7 @@ import {
   offlineBrain,
   soundsLikeGoodbye,
   startGateway,
-} from "../stand_in/gateway/mod.ts";
+} from "../simulation/mod.ts";
 import { Child, killPids, sleep, TreeSampler } from "./proc.ts";
 import { childEnv, type Runtime } from "./runtimes.ts";
 

@@ -247,7 +247,7 @@ function freePort(): number {
 export function smokeWorker(inv: Invocation, cwd: string): Promise<CheckResult> {
   return timed("start (register, prewarm, job, SIGTERM)", async () => {
     const { WorkerServerStandIn } = await import("../stand_in/worker_server/mod.ts");
-    const { startGateway } = await import("../stand_in/gateway/mod.ts");
+    const { startGateway } = await import("../simulation/mod.ts");
     const server = await WorkerServerStandIn.start();
     const { apiKey, apiSecret } = server.credentials;
     const gateway = await startGateway({ apiKey, apiSecret });

@@ -356,7 +356,7 @@ class ConsoleRun {
     // 2. Offline stand-in of LiveKit Inference.
     const agentEnv: Record<string, string> = { ...this.#run.agentEnv };
     if (opts.offline) {
-      const { startGateway, offlineBrain } = await import("../stand_in/gateway/mod.ts");
+      const { startGateway, offlineBrain } = await import("../simulation/mod.ts");
       const key = "offline-console";
       const secret = crypto.randomUUID();
       this.#gateway = await startGateway({ llm: offlineBrain(), apiKey: key, apiSecret: secret });

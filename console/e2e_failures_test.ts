@@ -4,14 +4,14 @@
  */
 import { assert, assertEquals, assertGreater, assertMatch } from "@std/assert";
 import { AgentSession as pb } from "@livekit/protocol";
-import { offlineBrain, startGateway } from "../stand_in/gateway/mod.ts";
+import { offlineBrain, startGateway } from "../simulation/mod.ts";
 import { BrokerSession, listenBroker, WIRE_SAMPLE_RATE } from "./broker.ts";
 import { isAlive } from "../core/process_tree.ts";
 import { agentCommand, AgentProcess } from "./agent_process.ts";
 import { Playout } from "./playout.ts";
 import { agentPid, ConsoleProc, MAIN, settled } from "./testdata/harness.ts";
 import { encodeWav } from "./wav.ts";
-import { bounded } from "../stand_in/wait.ts";
+import { bounded } from "../testbed/wait.ts";
 
 const opts = { sanitizeOps: true, sanitizeResources: true };
 const HARNESS = new URL("./testdata/run_console.ts", import.meta.url).pathname;

@@ -3,7 +3,7 @@
  * agent child and the loopback Inference stand-in, driven over pipes.
  */
 import { assert, assertEquals, assertGreater, assertMatch } from "@std/assert";
-import { synthesizeVoice, TTS_MS_PER_CHAR } from "../stand_in/gateway/mod.ts";
+import { synthesizeVoice, TTS_MS_PER_CHAR } from "../simulation/mod.ts";
 import { agentPid, ALSA_NULL_CONF, ConsoleProc, MAIN, settled } from "./testdata/harness.ts";
 import { decodeWav, encodeWav, rms } from "./wav.ts";
 

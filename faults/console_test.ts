@@ -26,14 +26,9 @@ import {
   LIBRARY_CANCEL_WAIT_MS,
   LIBRARY_CLOSE_COMMIT_MS,
 } from "../core/bounds.ts";
-import {
-  type Gateway,
-  type LlmBrain,
-  offlineBrain,
-  startGateway,
-} from "../stand_in/gateway/mod.ts";
-import { MAIN } from "../stand_in/process.ts";
-import { until } from "../stand_in/wait.ts";
+import { type Gateway, type LlmBrain, offlineBrain, startGateway } from "../simulation/mod.ts";
+import { MAIN } from "../testbed/process.ts";
+import { until } from "../testbed/wait.ts";
 
 /** GOODBYE_TIMEOUT_MS given to the agent under test. */
 const G = 1_500;

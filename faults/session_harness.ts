@@ -18,9 +18,9 @@ import {
   type LlmBrain,
   offlineBrain,
   startGateway,
-} from "../stand_in/gateway/mod.ts";
-import { KEY, SECRET } from "../stand_in/gateway/test_support.ts";
-import { captureLogs, type LogCapture, type LogLine } from "../stand_in/log_capture.ts";
+} from "../simulation/mod.ts";
+import { KEY, SECRET } from "../simulation/test_support.ts";
+import { captureLogs, type LogCapture, type LogLine } from "../testbed/log_capture.ts";
 import { RecordingAudioOutput, RecordingJob } from "../stand_in/session_fakes.ts";
 
 export { RecordingJob };

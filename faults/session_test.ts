@@ -13,7 +13,7 @@ import { voice } from "@livekit/agents";
 import { assert, assertEquals, assertGreater, assertLess } from "@std/assert";
 import { GOODBYE } from "../agent.ts";
 import { closeBoundMs, LIBRARY_CLOSE_COMMIT_MS } from "../core/bounds.ts";
-import { type LlmBrain, OFFLINE_GOODBYE_TEXT, ttsDurationMs } from "../stand_in/gateway/mod.ts";
+import { type LlmBrain, OFFLINE_GOODBYE_TEXT, ttsDurationMs } from "../simulation/mod.ts";
 import type { PlayedSegment } from "../stand_in/session_fakes.ts";
 import { type FaultCall, startFaultCall } from "./session_harness.ts";
 

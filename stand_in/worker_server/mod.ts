@@ -31,9 +31,9 @@ import {
   UpdateWorkerStatus,
   WorkerMessage,
 } from "@livekit/protocol";
-import { signToken, verifyToken } from "../jwt.ts";
+import { signToken, verifyToken } from "../../simulation/jwt.ts";
 
-export { signToken, verifyToken } from "../jwt.ts";
+export { signToken, verifyToken } from "../../simulation/jwt.ts";
 
 /** Options for {@link WorkerServerStandIn.start}. */
 export interface WorkerServerStandInOptions {

@@ -8,7 +8,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { isAlive, killDescendants, listDescendants } from "../../core/process_tree.ts";
-import { bounded, until } from "../../stand_in/wait.ts";
+import { bounded, until } from "../../testbed/wait.ts";
 
 const ECHO = Deno.env.get("WORKER_TEST_ECHO") === "1";
 
