@@ -24,6 +24,7 @@ import {
 } from "./brain.ts";
 import { verifyBearer } from "./jwt.ts";
 import {
+  Phrasebook,
   SpeechDetector,
   type SpeechDetectorEvent,
   type SpeechDetectorOptions,
@@ -47,6 +48,7 @@ export {
 } from "./brain.ts";
 export { signTestToken } from "./jwt.ts";
 export {
+  Phrasebook,
   SpeechDetector,
   type SpeechDetectorEvent,
   type SpeechDetectorOptions,
@@ -140,6 +142,13 @@ export interface GatewayOptions {
    * that ends with a goodbye, so an offline newcomer who just talks sees the whole exit flow.
    */
   sttDefaultTranscripts?: string[];
+  /**
+   * Phrases the STT recognizes by the length of the utterance (see {@link Phrasebook}): an
+   * utterance spoken in the simulation's synthetic voice is transcribed as the phrase of its
+   * length, before the queue and the defaults are consulted. This maps what many concurrent
+   * callers say to transcripts without a shared queue.
+   */
+  sttPhrasebook?: readonly string[];
   /** Energy detector tuning for the STT (threshold, min speech, end silence). */
   speech?: SpeechDetectorOptions;
   /** Size of each TTS `output_audio` chunk in ms. Default 40. */
@@ -321,6 +330,7 @@ class GatewayImpl implements Gateway {
   #sttQueue: string[];
   #sttDefaults: readonly string[];
   #sttDefaultIndex = 0;
+  #phrasebooks = new Map<number, Phrasebook>();
   #ids = 0;
 
   constructor(opts: GatewayOptions) {
@@ -707,7 +717,17 @@ class GatewayImpl implements Gateway {
 
   // ---------------------------------------------------------------- STT
 
-  #nextTranscript(): string {
+  #nextTranscript(lengthS: number, sampleRate: number): string {
+    const phrases = this.#opts.sttPhrasebook;
+    if (phrases && phrases.length > 0) {
+      let book = this.#phrasebooks.get(sampleRate);
+      if (!book) {
+        book = new Phrasebook(phrases, sampleRate, this.#opts.speech);
+        this.#phrasebooks.set(sampleRate, book);
+      }
+      const phrase = book.match(lengthS);
+      if (phrase !== undefined) return phrase;
+    }
     const queued = this.#sttQueue.shift();
     if (queued !== undefined) return queued;
     if (this.#sttDefaults.length === 0) return "";
@@ -747,8 +767,8 @@ class GatewayImpl implements Gateway {
       }, after);
     };
     const emitFinal = (ev: Extract<SpeechDetectorEvent, { type: "end" }>) => {
-      const text = this.#nextTranscript();
       const durationS = Math.max(0, ev.endS - ev.startS);
+      const text = this.#nextTranscript(durationS, sampleRate);
       const words = text.split(/\s+/).filter(Boolean);
       const per = words.length > 0 ? durationS / words.length : 0;
       this.#emit({ kind: "stt_final", sessionId, text, startS: ev.startS, durationS });

@@ -218,3 +218,54 @@ export class SpeechDetector {
     this.#reset();
   }
 }
+
+/**
+ * Recognizes phrases of a phrasebook by the length of an utterance: the synthetic voice's length
+ * is a function of its text, so a caller that speaks a phrasebook phrase in that voice is
+ * "heard" saying exactly that phrase, whichever call it is on. Each phrase's expected length is
+ * what this detector itself measures on the phrase's synthetic voice, so the match does not
+ * depend on the envelope's silent edges; what the codec and resampling add on the way stays well
+ * inside the tolerance.
+ */
+export class Phrasebook {
+  /** How far a measured length may be from a phrase's own, in seconds. */
+  static readonly TOLERANCE_S = 0.12;
+  readonly #phrases: { text: string; lengthS: number }[];
+
+  /**
+   * Measures every phrase at `sampleRate`. Throws when two phrases are too close in length to
+   * tell apart (make one longer or shorter by a few characters).
+   */
+  constructor(phrases: readonly string[], sampleRate = 16_000, opts: SpeechDetectorOptions = {}) {
+    this.#phrases = phrases.map((text) => ({ text, lengthS: measure(text, sampleRate, opts) }));
+    const sorted = [...this.#phrases].sort((a, b) => a.lengthS - b.lengthS);
+    for (let i = 1; i < sorted.length; i++) {
+      if (sorted[i].lengthS - sorted[i - 1].lengthS <= 2 * Phrasebook.TOLERANCE_S) {
+        throw new Error(
+          `phrasebook: "${sorted[i - 1].text}" and "${sorted[i].text}" are too close in length ` +
+            "to be told apart; change one by a few characters",
+        );
+      }
+    }
+  }
+
+  /** The phrase whose length is within tolerance of `lengthS`, if any. */
+  match(lengthS: number): string | undefined {
+    let best: { text: string; off: number } | undefined;
+    for (const p of this.#phrases) {
+      const off = Math.abs(p.lengthS - lengthS);
+      if (off <= Phrasebook.TOLERANCE_S && (!best || off < best.off)) best = { text: p.text, off };
+    }
+    return best?.text;
+  }
+}
+
+function measure(text: string, sampleRate: number, opts: SpeechDetectorOptions): number {
+  const detector = new SpeechDetector(sampleRate, opts);
+  const pcm = synthesizeVoice(text, sampleRate);
+  const tail = new Int16Array(sampleRate); // 1 s of silence ends the utterance
+  for (const e of [...detector.push(pcm), ...detector.push(tail)]) {
+    if (e.type === "end") return e.endS - e.startS;
+  }
+  throw new Error(`phrasebook: "${text}" is not long enough to be heard as speech`);
+}

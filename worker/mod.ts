@@ -158,6 +158,14 @@ export function serverOptions(options: WorkerOptions, agentPath: string): Server
   // (any free port) are valid operator choices.
   so.numIdleProcesses = options.numIdleProcesses;
   so.port = options.port;
+  if (options.maxJobs !== undefined) {
+    // Capacity by calls, not CPU: the machine's CPU load is shared with everything else on it,
+    // and livekit-server sends no job to a worker reporting load 1, so a brief CPU spike (a new
+    // idle process prewarming) would turn a call away on a small machine.
+    const maxJobs = options.maxJobs;
+    so.loadFunc = (server) => Promise.resolve(Math.min(1, server.activeJobs.length / maxJobs));
+    so.loadThreshold = 1;
+  }
   return so;
 }
 

@@ -42,6 +42,11 @@ export interface WorkerOptions {
   numIdleProcesses: number;
   /** Worker reports itself full at or above this CPU load (0..1); Infinity never. */
   loadThreshold: number;
+  /**
+   * When set, the worker's load is its active calls / this (full at this many calls) instead of
+   * the machine's CPU load, and {@link loadThreshold} does not apply.
+   */
+  maxJobs?: number;
   /** How long SIGTERM waits for active jobs, in ms. 0: end them at once. */
   drainTimeoutMs: number;
   /**
@@ -105,6 +110,13 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     env: "LOAD_THRESHOLD",
     help: "CPU load (0-1) at which the worker stops taking jobs",
     defaults: "start: 0.7; dev/connect: never",
+  },
+  {
+    flag: "--max-jobs",
+    env: "MAX_JOBS",
+    help:
+      "concurrent calls the worker takes; when set, load = active calls / this instead of CPU load",
+    defaults: "unset: CPU load",
   },
   {
     flag: "--drain-timeout",
@@ -181,6 +193,7 @@ export function parseWorkerOptions(
         host: str,
         "num-idle-processes": str,
         "load-threshold": str,
+        "max-jobs": str,
         "drain-timeout": str,
         "max-retry": str,
         "shutdown-grace": str,
@@ -222,6 +235,7 @@ export function parseWorkerOptions(
     (production ? Math.min(availableParallelism(), 4) : 0);
   const loadThreshold = fraction(pick("load-threshold", "LOAD_THRESHOLD")) ??
     (production ? 0.7 : Infinity);
+  const maxJobs = integer(pick("max-jobs", "MAX_JOBS"), 1, 1000);
   const drainTimeoutS = seconds(pick("drain-timeout", "DRAIN_TIMEOUT")) ??
     DEFAULT_DRAIN_TIMEOUT_S;
   const shutdownGraceS = seconds(pick("shutdown-grace", "SHUTDOWN_GRACE")) ??
@@ -274,6 +288,7 @@ export function parseWorkerOptions(
     host,
     numIdleProcesses,
     loadThreshold,
+    maxJobs,
     drainTimeoutMs: Math.round(drainTimeoutS * 1000),
     shutdownGraceMs: Math.round(shutdownGraceS * 1000),
     maxRetry,

@@ -1,6 +1,8 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { UserError } from "../core/errors.ts";
+import type { AgentServer } from "@livekit/agents";
 import { parseWorkerOptions } from "./options.ts";
+import { serverOptions } from "./mod.ts";
 
 const env = (vars: Record<string, string>) => ({ get: (k: string) => vars[k] });
 const creds = { LIVEKIT_API_KEY: "devkey", LIVEKIT_API_SECRET: "s".repeat(32) };
@@ -96,5 +98,30 @@ Deno.test("malformed values name the variable or flag", () => {
   ];
   for (const [argv, vars, msg] of cases) {
     assertThrows(() => parseWorkerOptions(argv, env(vars)), UserError, msg);
+  }
+});
+
+Deno.test("MAX_JOBS: load is active calls / MAX_JOBS, full at MAX_JOBS; bad values are one line", async () => {
+  const o = parseWorkerOptions(
+    ["start", "--max-jobs", "4"],
+    env({ ...creds, LIVEKIT_URL: "ws://h" }),
+  );
+  assertEquals(o.maxJobs, 4);
+  const so = serverOptions(o, "/agent.ts");
+  assertEquals(so.loadThreshold, 1);
+  const withJobs = (n: number) => ({ activeJobs: new Array(n) }) as unknown as AgentServer;
+  assertEquals(await so.loadFunc(withJobs(0)), 0);
+  assertEquals(await so.loadFunc(withJobs(2)), 0.5);
+  assertEquals(await so.loadFunc(withJobs(4)), 1);
+  assertEquals(await so.loadFunc(withJobs(9)), 1);
+  const unset = parseWorkerOptions(["start"], env({ ...creds, LIVEKIT_URL: "ws://h" }));
+  assertEquals(unset.maxJobs, undefined);
+  assertEquals(serverOptions(unset, "/agent.ts").loadThreshold, 0.7);
+  for (const bad of ["0", "-1", "two", "1.5"]) {
+    assertThrows(
+      () => parseWorkerOptions(["start"], env({ ...creds, LIVEKIT_URL: "ws://h", MAX_JOBS: bad })),
+      UserError,
+      "MAX_JOBS",
+    );
   }
 });

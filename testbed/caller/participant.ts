@@ -1,0 +1,213 @@
+/**
+ * One caller in a LiveKit room, on `@livekit/rtc-node`: it joins with its own token, keeps a
+ * microphone track open (silence, paced in real time by the native audio source, as a real
+ * microphone would send), speaks the simulation's synthetic voice on request, listens to the
+ * agent, records what it hears, and notes its own disconnect reason.
+ *
+ * Runs inside a caller process (`main.ts`); the test drives it through `mod.ts`.
+ *
+ * @module
+ */
+import {
+  AudioFrame,
+  AudioSource,
+  AudioStream,
+  DisconnectReason,
+  LocalAudioTrack,
+  ParticipantKind,
+  type RemoteParticipant,
+  type RemoteTrack,
+  Room,
+  RoomEvent,
+  TrackKind,
+  TrackPublishOptions,
+  TrackSource,
+} from "@livekit/rtc-node";
+import { synthesizeVoice } from "../../simulation/mod.ts";
+import { CALLER_SAMPLE_RATE, type CallerEvent, epochMs } from "./protocol.ts";
+
+const FRAME_SAMPLES = CALLER_SAMPLE_RATE / 100; // 10 ms
+/** RMS (int16 scale) above which a received 10 ms frame counts as agent speech. */
+export const HEARD_THRESHOLD = 300;
+/** Silence that ends a heard stretch; the synthetic voice pauses up to ~120 ms between words. */
+export const HEARD_GAP_MS = 250;
+// A short native queue keeps what the caller says close to when it is "said" (the default
+// queue is 1 s deep, which would delay every utterance by that much).
+const MIC_QUEUE_MS = 50;
+
+/** A caller: construct, `join`, then `say` / `hangup`. */
+export class Participant {
+  readonly id: string;
+  readonly #emit: (event: CallerEvent) => void;
+  readonly #room = new Room();
+  #source?: AudioSource;
+  #pending: Int16Array[] = [];
+  #speaking?: { text: string; startAt?: number; resolve: () => void };
+  #micLoop?: Promise<void>;
+  #listening: Promise<void>[] = [];
+  #closed = false;
+  #heard: Int16Array[] = [];
+  #heardSamples = 0;
+  #heardStartAt?: number;
+  #stretch?: { startAt: number; lastLoudEnd: number };
+
+  constructor(id: string, emit: (event: CallerEvent) => void) {
+    this.id = id;
+    this.#emit = emit;
+  }
+
+  /** Joins the room, publishes the microphone and starts listening to every audio track. */
+  async join(url: string, token: string): Promise<void> {
+    const room = this.#room;
+    room.on(RoomEvent.ParticipantConnected, (p: RemoteParticipant) => {
+      this.#emit({
+        ev: "participant_joined",
+        id: this.id,
+        identity: p.identity,
+        kind: ParticipantKind[p.info?.kind ?? 0] ?? String(p.info?.kind),
+        at: epochMs(),
+      });
+    });
+    room.on(RoomEvent.ParticipantDisconnected, (p: RemoteParticipant) => {
+      this.#emit({ ev: "participant_left", id: this.id, identity: p.identity, at: epochMs() });
+    });
+    room.on(RoomEvent.TrackSubscribed, (track: RemoteTrack, _pub, p: RemoteParticipant) => {
+      if (track.kind !== TrackKind.KIND_AUDIO) return;
+      this.#emit({ ev: "subscribed", id: this.id, identity: p.identity, at: epochMs() });
+      this.#listening.push(this.#listen(track));
+    });
+    room.on(RoomEvent.Disconnected, (reason: DisconnectReason) => {
+      this.#closeStretch();
+      this.#emit({
+        ev: "disconnected",
+        id: this.id,
+        reason: DisconnectReason[reason] ?? String(reason),
+        at: epochMs(),
+      });
+      void this.#stopMic();
+    });
+    await room.connect(url, token, { autoSubscribe: true, dynacast: false });
+    this.#emit({
+      ev: "joined",
+      id: this.id,
+      room: room.name ?? "",
+      identity: room.localParticipant?.identity ?? "",
+      at: epochMs(),
+    });
+    const source = new AudioSource(CALLER_SAMPLE_RATE, 1, MIC_QUEUE_MS);
+    this.#source = source;
+    const track = LocalAudioTrack.createAudioTrack("microphone", source);
+    const options = new TrackPublishOptions();
+    options.source = TrackSource.SOURCE_MICROPHONE;
+    await room.localParticipant!.publishTrack(track, options);
+    this.#micLoop = this.#runMic(source);
+  }
+
+  /** Speaks `text` in the synthetic voice; resolves once its last frame went to WebRTC. */
+  say(text: string): Promise<void> {
+    if (this.#speaking) throw new Error(`caller ${this.id} is already speaking`);
+    const pcm = synthesizeVoice(text, CALLER_SAMPLE_RATE);
+    for (let i = 0; i < pcm.length; i += FRAME_SAMPLES) {
+      const frame = new Int16Array(FRAME_SAMPLES);
+      frame.set(pcm.subarray(i, Math.min(i + FRAME_SAMPLES, pcm.length)));
+      this.#pending.push(frame);
+    }
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#speaking = { text, resolve };
+    return promise;
+  }
+
+  /** Leaves the room (the caller hangs up). */
+  async hangup(): Promise<void> {
+    await this.#stopMic();
+    if (this.#room.isConnected) await this.#room.disconnect();
+  }
+
+  /** Everything heard so far, 48 kHz mono, and the epoch time of its first sample. */
+  recording(): { startAt: number; samples: Int16Array } {
+    const out = new Int16Array(this.#heardSamples);
+    let off = 0;
+    for (const chunk of this.#heard) {
+      out.set(chunk, off);
+      off += chunk.length;
+    }
+    return { startAt: this.#heardStartAt ?? 0, samples: out };
+  }
+
+  /** Hangs up if needed and waits for the microphone and listeners to stop. */
+  async close(): Promise<void> {
+    await this.hangup();
+    await Promise.allSettled(this.#listening);
+  }
+
+  async #runMic(source: AudioSource): Promise<void> {
+    const silence = new Int16Array(FRAME_SAMPLES);
+    while (!this.#closed) {
+      const speech = this.#pending.shift();
+      if (speech && this.#speaking && this.#speaking.startAt === undefined) {
+        this.#speaking.startAt = epochMs();
+      }
+      try {
+        // Resolves when the native queue took the frame: this loop runs in real time.
+        await source.captureFrame(
+          new AudioFrame(speech ?? silence, CALLER_SAMPLE_RATE, 1, FRAME_SAMPLES),
+        );
+      } catch (error) {
+        if (this.#closed) return;
+        throw error;
+      }
+      if (speech && this.#pending.length === 0 && this.#speaking) {
+        const { text, startAt, resolve } = this.#speaking;
+        this.#speaking = undefined;
+        // The frame is queued, not yet sent: its end reaches the wire one queue later.
+        this.#emit({
+          ev: "said",
+          id: this.id,
+          text,
+          startAt: startAt!,
+          endAt: epochMs() + MIC_QUEUE_MS,
+        });
+        resolve();
+      }
+    }
+  }
+
+  async #stopMic(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#speaking?.resolve();
+    await this.#micLoop?.catch(() => {});
+    await this.#source?.close();
+  }
+
+  async #listen(track: RemoteTrack): Promise<void> {
+    const stream = new AudioStream(track, { sampleRate: CALLER_SAMPLE_RATE, numChannels: 1 });
+    for await (const frame of stream) {
+      const now = epochMs();
+      const samples = new Int16Array(frame.data);
+      this.#heardStartAt ??= now - (samples.length / CALLER_SAMPLE_RATE) * 1000;
+      this.#heard.push(samples);
+      this.#heardSamples += samples.length;
+      let sum = 0;
+      for (const v of samples) sum += v * v;
+      const loud = Math.sqrt(sum / Math.max(1, samples.length)) >= HEARD_THRESHOLD;
+      const frameStart = now - (samples.length / CALLER_SAMPLE_RATE) * 1000;
+      if (loud) {
+        if (!this.#stretch) {
+          this.#stretch = { startAt: frameStart, lastLoudEnd: now };
+          this.#emit({ ev: "heard_start", id: this.id, at: frameStart });
+        }
+        this.#stretch.lastLoudEnd = now;
+      } else if (this.#stretch && now - this.#stretch.lastLoudEnd >= HEARD_GAP_MS) {
+        this.#closeStretch();
+      }
+    }
+  }
+
+  #closeStretch(): void {
+    if (!this.#stretch) return;
+    const { startAt, lastLoudEnd } = this.#stretch;
+    this.#stretch = undefined;
+    this.#emit({ ev: "heard", id: this.id, startAt, endAt: lastLoudEnd });
+  }
+}

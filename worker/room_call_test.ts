@@ -1,0 +1,181 @@
+/**
+ * The agent in a real LiveKit room: `main.ts start` against the real livekit-server, a real
+ * caller on rtc-node, the real Inference plugins against the loopback simulation. Everything
+ * runs inside the test sandbox (`deno task test`); see `testbed/real_room.ts`.
+ *
+ * The caller speaks phrases of the simulation's phrasebook in its synthetic voice; the simulated
+ * STT recognizes each by its length (scripted per utterance), and the offline brain answers
+ * hello with a greeting and bye with `end_session`.
+ */
+import { assert, assertEquals, assertFalse } from "@std/assert";
+import { readWavFile } from "../console/wav.ts";
+import { GOODBYE } from "../agent.ts";
+import { type Caller, epochMs } from "../testbed/caller/mod.ts";
+import { findHeard, type HeardMatch } from "../testbed/caller/heard.ts";
+import {
+  BYE,
+  HELLO,
+  HELLO_REPLY_FIRST_SENTENCE,
+  RealRoom,
+  realRoomTest,
+  sessionEnded,
+} from "../testbed/real_room.ts";
+import { until } from "../testbed/wait.ts";
+import { isAlive } from "../core/process_tree.ts";
+
+/** Says hello and waits until the reply was heard in full. */
+async function helloExchange(caller: Caller): Promise<HeardMatch> {
+  const said = await caller.say(HELLO);
+  await caller.heardAfter(said.endAt, 20_000, "the reply to hello");
+  return await heardInFull(caller, HELLO_REPLY_FIRST_SENTENCE, said.endAt);
+}
+
+/** What the caller recorded, checked against what the simulation synthesized for `text`. */
+async function heardInFull(caller: Caller, text: string, notBefore: number): Promise<HeardMatch> {
+  const path = await Deno.makeTempFile({ suffix: ".wav" });
+  try {
+    // What is heard arrives in real time: wait until the recording holds the whole utterance.
+    let match: HeardMatch | undefined;
+    await until(
+      async () => {
+        const saved = await caller.save(path);
+        const wav = await readWavFile(path);
+        match = findHeard({ startAt: saved.startAt, samples: wav.samples }, text, notBefore);
+        return match !== undefined && match.recordedAfterMs >= 100 ? true : undefined;
+      },
+      20_000,
+      `the caller to hear "${text}"`,
+    );
+    assert(match!.coverage >= 0.9, `"${text}" was cut: ${JSON.stringify(match)}`);
+    return match!;
+  } finally {
+    await Deno.remove(path);
+  }
+}
+
+/** PID of the job process that served `room`, from its log lines. */
+function jobPid(line: Record<string, unknown>): number {
+  assertEquals(typeof line.pid, "number", `no pid in ${JSON.stringify(line)}`);
+  return line.pid as number;
+}
+
+realRoomTest(
+  "real room: start registers, a caller's fresh room is dispatched automatically, hello is answered",
+  async () => {
+    await using room = await RealRoom.start();
+    await room.startWorker();
+    const joinedAt = epochMs();
+    const caller = await room.call();
+    const agent = await caller.waitForAgent(1);
+    assert(agent.identity.startsWith("agent-"), `agent identity ${agent.identity}`);
+    const reply = await helloExchange(caller);
+    console.log(
+      `agent joined ${Math.round(agent.joinedAt - joinedAt)} ms after the caller; ` +
+        `reply heard (correlation ${reply.correlation.toFixed(3)}, coverage ${
+          reply.coverage.toFixed(2)
+        })`,
+    );
+    const stt = room.gateway.log.find((e) => e.kind === "stt_final");
+    assertEquals(stt?.kind === "stt_final" && stt.text, HELLO);
+  },
+);
+
+realRoomTest(
+  "real room: bye -> end_session, Goodbye! heard in full, room deleted, caller gets ROOM_DELETED, the job ends, the worker serves the next call",
+  async () => {
+    await using room = await RealRoom.start();
+    const worker = await room.startWorker();
+    const caller = await room.call();
+    await helloExchange(caller);
+
+    const bye = await caller.say(BYE);
+    const tool = await room.gateway.waitFor(
+      (e) => e.kind === "llm_tool_call" && e.name === "end_session",
+      20_000,
+    );
+    assert(tool, "the LLM asked for end_session");
+    const goodbye = await heardInFull(caller, GOODBYE, bye.endAt);
+    const gone = await caller.disconnected(30_000);
+    assertEquals(gone.reason, "ROOM_DELETED");
+    const ended = await sessionEnded(worker, caller.room, 30_000);
+    assertEquals(ended.end_reason, "end_session");
+    assertEquals(ended.goodbye, "played");
+    assertFalse((await room.server.roomNames()).includes(caller.room), "the room still exists");
+    // The job process ends (agents-js does not reuse a process after its job).
+    const pid = jobPid(ended);
+    await until(() => !isAlive(pid) || undefined, 15_000, `job process ${pid} to end`);
+    console.log(
+      `"Goodbye!" heard in full (correlation ${goodbye.correlation.toFixed(3)}); ` +
+        `caller waited ${Math.round(gone.at - goodbye.endAt)} ms in silence before ROOM_DELETED`,
+    );
+
+    // The worker keeps serving: a second call in a new room works.
+    const second = await room.call();
+    await helloExchange(second);
+    const bye2 = await second.say(BYE);
+    await heardInFull(second, GOODBYE, bye2.endAt);
+    assertEquals((await second.disconnected(30_000)).reason, "ROOM_DELETED");
+  },
+);
+
+realRoomTest(
+  "real room: END_CALL_ACTION=leave: the agent leaves after the goodbye, the caller stays, the room survives",
+  async () => {
+    await using room = await RealRoom.start();
+    const worker = await room.startWorker(["start"], { END_CALL_ACTION: "leave" });
+    const caller = await room.call();
+    const agent = await caller.waitForAgent(1);
+    const bye = await caller.say(BYE);
+    await heardInFull(caller, GOODBYE, bye.endAt);
+    await caller.waitFor("participant_left", 30_000, (e) => e.identity === agent.identity);
+    const ended = await sessionEnded(worker, caller.room, 10_000);
+    assertEquals(ended.end_reason, "end_session");
+    // The agent is gone: the caller is still connected, and the room is still there.
+    assertFalse(
+      caller.events().some((e) => e.ev === "disconnected"),
+      "the caller was disconnected",
+    );
+    assert((await room.server.roomNames()).includes(caller.room), "the room was deleted");
+    const pid = jobPid(ended);
+    await until(() => !isAlive(pid) || undefined, 15_000, `job process ${pid} to end`);
+    await caller.hangup();
+  },
+);
+
+realRoomTest(
+  "real room: the caller hangs up mid-call: no goodbye is synthesized, the job ends (participant_disconnected)",
+  async () => {
+    await using room = await RealRoom.start();
+    const worker = await room.startWorker();
+    const caller = await room.call();
+    await helloExchange(caller);
+    await caller.hangup();
+    const ended = await sessionEnded(worker, caller.room, 30_000);
+    assertEquals(ended.end_reason, "participant_disconnected");
+    assertEquals(ended.goodbye, "skipped");
+    const pid = jobPid(ended);
+    await until(() => !isAlive(pid) || undefined, 15_000, `job process ${pid} to end`);
+    assertFalse(
+      room.gateway.synthesized().includes(GOODBYE),
+      `a goodbye was synthesized for nobody: ${JSON.stringify(room.gateway.synthesized())}`,
+    );
+  },
+);
+
+realRoomTest(
+  "real room: the caller hangs up during the goodbye: the goodbye is cut, the job ends (participant_disconnected)",
+  async () => {
+    await using room = await RealRoom.start();
+    const worker = await room.startWorker();
+    const caller = await room.call();
+    const bye = await caller.say(BYE);
+    // Hang up as soon as the goodbye is being synthesized (its audio is on its way).
+    await room.gateway.waitFor((e) => e.kind === "tts_transcript" && e.text === GOODBYE, 20_000);
+    await caller.hangup();
+    const ended = await sessionEnded(worker, caller.room, 30_000);
+    assertEquals(ended.end_reason, "participant_disconnected");
+    const pid = jobPid(ended);
+    await until(() => !isAlive(pid) || undefined, 15_000, `job process ${pid} to end`);
+    assert(bye.endAt > 0);
+  },
+);
