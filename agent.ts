@@ -12,6 +12,7 @@ import { readAgentConfig } from "./core/config.ts";
 import { CallEnding, sayBounded } from "./core/ending.ts";
 import { endJobAfterClose, watchHangup, watchSignals } from "./core/job.ts";
 import { closeModels, createSession, inferenceModels } from "./core/session.ts";
+import { watchRoomLink } from "./core/room_link.ts";
 import {
   DEFAULT_GOODBYE_TIMEOUT_MS,
   LLM_FIRST_CHUNK_TIMEOUT_MS,
@@ -146,8 +147,13 @@ export async function entry(ctx: JobContext<PrewarmData>): Promise<void> {
   const session = createSession({ ...models, vad: prewarmedVad(ctx.proc) }, config.turnDetection);
   const agent = new GoodbyeAgent({ ending, goodbyeTimeoutMs: config.goodbyeTimeoutMs });
   void endJobAfterClose(ctx, session, ending, config.endCallAction);
-  const unwatch = watchHangup(ctx.room, session, ending);
-  session.once(voice.AgentSessionEventTypes.Close, unwatch);
+  const unwatchHangup = watchHangup(ctx.room, session, ending);
+  // A console job's room is never connected; a worker job's can be lost mid-call.
+  const unwatchLink = ctx.isFakeJob ? () => {} : watchRoomLink(ctx.room, session, ending);
+  session.once(voice.AgentSessionEventTypes.Close, () => {
+    unwatchHangup();
+    unwatchLink();
+  });
   // Console runs the job in the CLI process, which owns the signals; a job
   // process in worker mode is stopped by its worker, never by a signal.
   if (ctx.isFakeJob) {

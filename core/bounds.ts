@@ -134,3 +134,11 @@ export const LOG_FLUSH_GRACE_MS = 200;
 export const SIGINT_EXIT = 130;
 /** Exit status after a second SIGTERM during shutdown (128 + 15). */
 export const SIGTERM_EXIT = 143;
+
+/**
+ * Longest a job waits for its room connection to come back once it is lost (the LiveKit server
+ * restarted, the network dropped). rtc-node reconnects by itself and gives up after about 13 s
+ * against a server that is gone; past this bound the job ends without waiting for that, without
+ * a goodbye (nobody could hear it), with `end_reason` `room_disconnected`.
+ */
+export const ROOM_RECONNECT_TIMEOUT_MS = 10_000;

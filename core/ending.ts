@@ -17,6 +17,7 @@ import { log } from "./log.ts";
  *
  * - `end_session`: the LLM called the tool (the user asked to stop);
  * - `participant_disconnected`: the user hung up;
+ * - `room_disconnected`: the job lost its connection to the LiveKit server for good;
  * - `sigint` / `sigterm`: the process was signalled (console: Ctrl+C in the
  *   built-in console, `lk`'s stop, or an operator);
  * - `llm_error` / `tts_error` / `stt_error`: a model failed past its retries
@@ -27,6 +28,7 @@ import { log } from "./log.ts";
 export type EndReason =
   | "end_session"
   | "participant_disconnected"
+  | "room_disconnected"
   | "sigint"
   | "sigterm"
   | "llm_error"
@@ -58,6 +60,7 @@ export interface CloseError {
 export class CallEnding {
   #requestedBy?: EndReason;
   #userGone = false;
+  #roomLost = false;
   #goodbye?: voice.SpeechHandle;
   #goodbyeOutcome: GoodbyeOutcome = "none";
   #signals: string[] = [];
@@ -139,6 +142,21 @@ export class CallEnding {
     if (this.#goodbye && !this.#goodbye.done()) this.#goodbye.interrupt(true);
   }
 
+  /**
+   * The job lost its room (the LiveKit server went away, or never came back from a reconnect):
+   * like a hang-up, nobody can hear anything more, so no goodbye is synthesized and one already
+   * playing is cut; the end reason is `room_disconnected`.
+   */
+  markRoomLost(): void {
+    this.#roomLost = true;
+    this.markUserGone();
+  }
+
+  /** True once the job lost its room (see {@link markRoomLost}). */
+  get roomLost(): boolean {
+    return this.#roomLost;
+  }
+
   /** Remembers the goodbye's speech so a hang-up during it can cut it short. */
   trackGoodbye(handle: voice.SpeechHandle): void {
     this.#goodbye = handle;
@@ -150,6 +168,7 @@ export class CallEnding {
    * session closed on an error; otherwise the session's own close reason.
    */
   endReason(closeReason: string, error?: CloseError | null): EndReason {
+    if (this.#roomLost) return "room_disconnected";
     if (this.#userGone) return "participant_disconnected";
     if (this.#requestedBy !== undefined) return this.#requestedBy;
     if (closeReason === "error" && typeof error?.type === "string") {

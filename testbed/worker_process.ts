@@ -74,9 +74,9 @@ export class WorkerProcess {
     }
   }
 
-  /** Waits for an output line matching `re` (already printed or future). */
-  waitForLine(re: RegExp, timeoutMs = 20_000): Promise<string> {
-    const seen = this.lines.find((l) => re.test(l));
+  /** Waits for an output line matching `re` (printed at or after line `since`, or future). */
+  waitForLine(re: RegExp, timeoutMs = 20_000, since = 0): Promise<string> {
+    const seen = this.lines.slice(since).find((l) => re.test(l));
     if (seen !== undefined) return Promise.resolve(seen);
     return bounded(
       new Promise<string>((resolve) => this.#waiters.push({ re, resolve })),

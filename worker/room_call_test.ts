@@ -8,50 +8,12 @@
  * hello with a greeting and bye with `end_session`.
  */
 import { assert, assertEquals, assertFalse } from "@std/assert";
-import { readWavFile } from "../console/wav.ts";
 import { GOODBYE } from "../agent.ts";
-import { type Caller, epochMs } from "../testbed/caller/mod.ts";
-import { findHeard, type HeardMatch } from "../testbed/caller/heard.ts";
-import {
-  BYE,
-  HELLO,
-  HELLO_REPLY_FIRST_SENTENCE,
-  RealRoom,
-  realRoomTest,
-  sessionEnded,
-} from "../testbed/real_room.ts";
+import { epochMs } from "../testbed/caller/mod.ts";
+import { heardInFull, helloExchange } from "../testbed/room_checks.ts";
+import { BYE, HELLO, RealRoom, realRoomTest, sessionEnded } from "../testbed/real_room.ts";
 import { until } from "../testbed/wait.ts";
 import { isAlive } from "../core/process_tree.ts";
-
-/** Says hello and waits until the reply was heard in full. */
-async function helloExchange(caller: Caller): Promise<HeardMatch> {
-  const said = await caller.say(HELLO);
-  await caller.heardAfter(said.endAt, 20_000, "the reply to hello");
-  return await heardInFull(caller, HELLO_REPLY_FIRST_SENTENCE, said.endAt);
-}
-
-/** What the caller recorded, checked against what the simulation synthesized for `text`. */
-async function heardInFull(caller: Caller, text: string, notBefore: number): Promise<HeardMatch> {
-  const path = await Deno.makeTempFile({ suffix: ".wav" });
-  try {
-    // What is heard arrives in real time: wait until the recording holds the whole utterance.
-    let match: HeardMatch | undefined;
-    await until(
-      async () => {
-        const saved = await caller.save(path);
-        const wav = await readWavFile(path);
-        match = findHeard({ startAt: saved.startAt, samples: wav.samples }, text, notBefore);
-        return match !== undefined && match.recordedAfterMs >= 100 ? true : undefined;
-      },
-      20_000,
-      `the caller to hear "${text}"`,
-    );
-    assert(match!.coverage >= 0.9, `"${text}" was cut: ${JSON.stringify(match)}`);
-    return match!;
-  } finally {
-    await Deno.remove(path);
-  }
-}
 
 /** PID of the job process that served `room`, from its log lines. */
 function jobPid(line: Record<string, unknown>): number {
