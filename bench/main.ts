@@ -5,7 +5,8 @@
  *
  * Flags: `--runs N` (pairs per figure, default 5), `--suite-runs N` (test-suite runs, default 5;
  * 0 skips), `--idle N` (idle processes of the `start` worker, default min(cpus, 4) as in
- * production), `--no-readme`, `--only console|worker|suite`.
+ * production), `--no-readme`, `--only console|worker|suite|room`, `--levels 1,2,4,...` (the
+ * concurrent calls of the room load, run inside the test sandbox: `bench/room_load.ts`).
  *
  * Nothing here passes or fails on a timing: the benchmark reports.
  *
@@ -21,6 +22,7 @@ import { denoRuntime, nodeRuntime, type Runtime } from "./runtimes.ts";
 import { formatSummary, pairedRatio, summarize, type Summary } from "./stats.ts";
 import { suiteRun } from "./suite.ts";
 import { type WorkerRun, workerRun } from "./worker_run.ts";
+import { P95_FACTOR, roomLoadInSandbox, type RoomLoadResult, roomLoadTable } from "./room_load.ts";
 
 /** One row of the results table. */
 export interface Row {
@@ -54,6 +56,8 @@ export interface BenchResult {
   runs: number;
   rows: Row[];
   notes: string[];
+  /** Load in a real room (absent when skipped with `--only`). */
+  room?: RoomLoadResult;
   raw: {
     console: { deno: ConsoleRun[]; node: ConsoleRun[] };
     worker: { deno: WorkerRun[]; node: WorkerRun[] };
@@ -262,16 +266,77 @@ audio end-of-turn model; this agent uses it only as the fallback of the default 
 \`TURN_DETECTION=vad\` or \`stt\` it serves nothing, yet agents-js 1.9.0 still forks it (its
 registration is unconditional, no option): it is the process this agent need not have.`;
 
-const README_START = "<!-- bench:start -->";
-const README_END = "<!-- bench:end -->";
+/** Replaces (or appends) the README block between `<!-- bench:NAME:start/end -->` markers. */
+export function withReadmeBlock(readme: string, block: string, name = ""): string {
+  const start = `<!-- bench${name ? `:${name}` : ""}:start -->`;
+  const end = `<!-- bench${name ? `:${name}` : ""}:end -->`;
+  const text = `${start}\n${block}\n${end}`;
+  const a = readme.indexOf(start);
+  const b = readme.indexOf(end);
+  if (a >= 0 && b > a) return readme.slice(0, a) + text + readme.slice(b + end.length);
+  return `${readme.trimEnd()}\n\n${text}\n`;
+}
 
-/** Replaces (or appends) the README's benchmark block. */
-export function withReadmeBlock(readme: string, block: string): string {
-  const text = `${README_START}\n${block}\n${README_END}`;
-  const a = readme.indexOf(README_START);
-  const b = readme.indexOf(README_END);
-  if (a >= 0 && b > a) return readme.slice(0, a) + text + readme.slice(b + README_END.length);
-  return `${readme.trimEnd()}\n\n## Benchmarks\n\n${text}\n`;
+function levelsOf(spec: string): number[] {
+  return spec.split(",").map(Number).filter((n) => Number.isInteger(n) && n > 0);
+}
+
+/** What the room load figures mean, written under its table in README.md. */
+export const ROOM_README_NOTES =
+  `How it is measured (\`bench/room_load.ts\`): one \`main.ts start\` worker (production defaults,
+\`MAX_JOBS=64\` so capacity is counted in calls, not CPU load) against the real livekit-server, all
+inside the test sandbox; each caller is a real rtc-node participant (4 per caller process) that joins
+a fresh room, waits for the agent, says hello and asks a question twice, then says bye. Reply latency
+is what the caller hears: the end of its speech to the first agent audio after it (VAD endpointing
+0.5 s, simulated LLM first token 200 ms and TTS first audio 100 ms included). "Goodbye heard in full"
+compares the caller's recording with what the simulation synthesized for "Goodbye!". RSS per call is
+the worker tree's peak during the level minus its idle RSS, over N (each call also makes the pool
+prewarm a replacement process). CPU per call is the tree's CPU time over the level (job processes
+that exited included), over N, and that over the call's length. The callers, the server and the
+simulation share the same 2 cores, so the figures are an upper bound of what the agent alone costs.`;
+
+async function reportRoom(room: RoomLoadResult, readme: boolean): Promise<void> {
+  const header = [
+    `Date: ${
+      room.date.slice(0, 16).replace("T", " ")
+    } UTC · machine: ${room.machine.cpu}, ${room.machine.cores} cores, ${room.machine.memGiB} GiB · turn detection: ${room.turnDetection}`,
+    `Command: \`${room.command}\``,
+  ].join("  \n");
+  const summary =
+    `Largest number of concurrent calls this machine holds with p95 reply latency under ${P95_FACTOR}x its 1-call value (${
+      Math.round(room.baselineP95Ms)
+    } ms), every call completed and every goodbye heard in full: **${room.maxHeldN}**. At the end: ${room.roomsLeft.length} room(s) left, ${room.jobsAssigned} job(s) assigned and ${room.jobsEnded} ended.`;
+  const table = roomLoadTable(room);
+  console.log(`\n${header}\n\n${table}\n\n${summary}\n`);
+  if (readme) {
+    const path = join(ROOT, "README.md");
+    const block = `${header}\n\n${table}\n\n${summary}\n\n${ROOM_README_NOTES}`;
+    await Deno.writeTextFile(
+      path,
+      withReadmeBlock(await Deno.readTextFile(path), block, "room"),
+    );
+  }
+  const dir = join(ROOT, "bench/results");
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(
+    join(dir, "room_load_latest.json"),
+    JSON.stringify(room, null, 2) + "\n",
+  );
+}
+
+/** `deno task bench --only room`: the room load alone (no Node peer needed). */
+export async function runRoomOnly(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      only: { type: "string" },
+      levels: { type: "string", default: "1,2,4,8,12,16,24" },
+      "no-readme": { type: "boolean", default: false },
+    },
+  });
+  const room = await roomLoadInSandbox(levelsOf(values.levels));
+  room.command = `deno task bench ${args.join(" ")}`.trim();
+  await reportRoom(room, !values["no-readme"]);
 }
 
 function machine(): BenchResult["machine"] {
@@ -324,6 +389,7 @@ export async function runBench(args: string[]): Promise<BenchResult> {
       idle: { type: "string" },
       "no-readme": { type: "boolean", default: false },
       only: { type: "string" },
+      levels: { type: "string", default: "1,2,4,8,12,16,24" },
     },
   });
   const runs = Math.max(1, Number(values.runs));
@@ -352,6 +418,7 @@ export async function runBench(args: string[]): Promise<BenchResult> {
         );
       }
     }
+    const room = !only ? await roomLoadInSandbox(levelsOf(values.levels)) : undefined;
     const rows = buildRows(c, w, suiteMs);
     const endLoad = loadavg();
     const others = [...w.node.flatMap((r) => r.processes.filter((p) => p.role === "other"))];
@@ -374,9 +441,11 @@ export async function runBench(args: string[]): Promise<BenchResult> {
         "5 has no Node peer: the suite is Deno's own test runner.",
         ...exitNotes(c),
       ],
+      room,
       raw: { console: c, worker: w, suiteMs },
     };
     await report(result, !values["no-readme"]);
+    if (room) await reportRoom(room, !values["no-readme"]);
     return result;
   } finally {
     await Deno.remove(cwd, { recursive: true }).catch(() => {});
@@ -438,7 +507,9 @@ if (import.meta.main) {
     await report(saved, !Deno.args.includes("--no-readme"), false);
     Deno.exit(0);
   }
-  await runBench(Deno.args);
+  const onlyAt = Deno.args.indexOf("--only");
+  if (onlyAt >= 0 && Deno.args[onlyAt + 1] === "room") await runRoomOnly(Deno.args);
+  else await runBench(Deno.args);
   // Every child was killed by PID; nothing of ours holds the loop, but do not wait on stragglers.
   Deno.exit(0);
 }

@@ -229,3 +229,33 @@ export function loadavg(): [number, number, number] {
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** Clock ticks per second of `/proc/<pid>/stat` times (USER_HZ, 100 on Linux). */
+export const CLOCK_TICKS = 100;
+
+/**
+ * CPU time of a process tree, in seconds: `root`'s own (user + system), the time of its
+ * children that exited and were reaped (`cutime` + `cstime`, which the kernel adds to the
+ * parent), and the time of every live descendant. Sampled before and after a load, the
+ * difference is what the whole tree spent, job processes that came and went included.
+ */
+export function treeCpuSeconds(root: number): number {
+  let ticks = 0;
+  const fields = (pid: number) => {
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      return stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+    } catch {
+      return undefined;
+    }
+  };
+  // After ")": state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
+  const own = fields(root);
+  if (own) ticks += own[11] + own[12] + own[13] + own[14];
+  for (const pid of descendants(root)) {
+    const f = fields(pid);
+    // A live child's own time; its reaped children are in its cutime/cstime.
+    if (f) ticks += f[11] + f[12] + f[13] + f[14];
+  }
+  return ticks / CLOCK_TICKS;
+}

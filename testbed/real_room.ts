@@ -147,11 +147,10 @@ export class RealRoom {
   async startWorker(
     args: string[] = ["start"],
     env: Record<string, string> = {},
-    options: { waitForRegistration?: boolean } = {},
+    options: { waitForRegistration?: boolean; defaults?: string[] } = {},
   ): Promise<WorkerProcess> {
-    const defaults = args[0] === "start"
-      ? ["--port", "0", "--num-idle-processes", "1", "--max-jobs", "8"]
-      : [];
+    const defaults = options.defaults ??
+      (args[0] === "start" ? ["--port", "0", "--num-idle-processes", "1", "--max-jobs", "8"] : []);
     const worker = spawnWorker({ args: [...args, ...defaults], env: this.agentEnv(env) });
     this.#workers.push(worker);
     if (options.waitForRegistration ?? true) {
