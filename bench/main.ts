@@ -293,7 +293,14 @@ compares the caller's recording with what the simulation synthesized for "Goodby
 the worker tree's peak during the level minus its idle RSS, over N (each call also makes the pool
 prewarm a replacement process). CPU per call is the tree's CPU time over the level (job processes
 that exited included), over N, and that over the call's length. The callers, the server and the
-simulation share the same 2 cores, so the figures are an upper bound of what the agent alone costs.`;
+simulation share the same 2 cores, so the figures are an upper bound of what the agent alone costs.
+
+\`lk\` (LiveKit CLI) is not in the Go module proxy's reach here: it refuses
+github.com/livekit/livekit-cli/v2 at every version (HTTP 403), and server-sdk-go v2.16.4, which lk
+v2.16.4 needs. On the machine that produced the table above, lk was built from the v2.16.4 tag's
+source (a snapshot of livekit/livekit-cli, not committed) with server-sdk-go v2.18.0 and one call
+site of \`lk agent deploy\` adapted to it; the bench runs it when it finds it (\`LK_BIN\`,
+\`~/.cache/exit-message/lk-v2.16.4/lk\`, or PATH) and says why not otherwise.`;
 
 async function reportRoom(room: RoomLoadResult, readme: boolean): Promise<void> {
   const header = [
@@ -307,10 +314,13 @@ async function reportRoom(room: RoomLoadResult, readme: boolean): Promise<void> 
       Math.round(room.baselineP95Ms)
     } ms), every call completed and every goodbye heard in full: **${room.maxHeldN}**. At the end: ${room.roomsLeft.length} room(s) left, ${room.jobsAssigned} job(s) assigned and ${room.jobsEnded} ended.`;
   const table = roomLoadTable(room);
-  console.log(`\n${header}\n\n${table}\n\n${summary}\n`);
+  const lk = room.lk.ran
+    ? `LiveKit's own load tester against the same worker (registered under an agent name), ${room.lk.version}: \`${room.lk.command}\`\n\n\`\`\`text\n${room.lk.table}\n\`\`\``
+    : `LiveKit's own \`lk perf agent-load-test\` did not run: ${room.lk.why}.`;
+  console.log(`\n${header}\n\n${table}\n\n${summary}\n\n${lk}\n`);
   if (readme) {
     const path = join(ROOT, "README.md");
-    const block = `${header}\n\n${table}\n\n${summary}\n\n${ROOM_README_NOTES}`;
+    const block = `${header}\n\n${table}\n\n${summary}\n\n${lk}\n\n${ROOM_README_NOTES}`;
     await Deno.writeTextFile(
       path,
       withReadmeBlock(await Deno.readTextFile(path), block, "room"),
