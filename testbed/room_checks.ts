@@ -7,7 +7,8 @@ import { assert } from "@std/assert";
 import { readWavFile } from "../console/wav.ts";
 import type { Caller } from "./caller/mod.ts";
 import { findHeard, type HeardMatch } from "./caller/heard.ts";
-import { HELLO, HELLO_REPLY_FIRST_SENTENCE } from "./real_room.ts";
+import { GOODBYE } from "../agent.ts";
+import { HELLO, HELLO_REPLY_FIRST_SENTENCE, type RealRoom } from "./real_room.ts";
 import { until } from "./wait.ts";
 
 /** Says hello and waits until the reply was heard in full. */
@@ -15,6 +16,24 @@ export async function helloExchange(caller: Caller): Promise<HeardMatch> {
   const said = await caller.say(HELLO);
   await caller.heardAfter(said.endAt, 20_000, "the reply to hello");
   return await heardInFull(caller, HELLO_REPLY_FIRST_SENTENCE, said.endAt);
+}
+
+/**
+ * Waits until the simulation was asked to synthesize "Goodbye!" (after `after`, epoch ms), then
+ * until the caller heard it in full. The synthesis time anchors the search: no audio of the
+ * goodbye can reach the caller before it was synthesized.
+ */
+export async function goodbyeHeard(
+  room: RealRoom,
+  caller: Caller,
+  after: number,
+): Promise<HeardMatch> {
+  const origin = performance.timeOrigin;
+  const asked = await room.gateway.waitFor(
+    (e) => e.kind === "tts_transcript" && e.text === GOODBYE && origin + e.t >= after,
+    30_000,
+  );
+  return await heardInFull(caller, GOODBYE, origin + asked.t);
 }
 
 /**
@@ -26,23 +45,34 @@ export async function heardInFull(
   text: string,
   notBefore: number,
 ): Promise<HeardMatch> {
-  const path = await Deno.makeTempFile({ suffix: ".wav" });
+  const path = await Deno.makeTempFile({ prefix: "heard-", suffix: ".wav" });
+  let keep = false;
+  let startAt = 0;
   try {
     // What is heard arrives in real time: wait until the recording holds the whole utterance.
     let match: HeardMatch | undefined;
-    await until(
-      async () => {
-        const saved = await caller.save(path);
-        const wav = await readWavFile(path);
-        match = findHeard({ startAt: saved.startAt, samples: wav.samples }, text, notBefore);
-        return match !== undefined && match.recordedAfterMs >= 100 ? true : undefined;
-      },
-      20_000,
-      `the caller to hear "${text}"`,
-    );
+    try {
+      await until(
+        async () => {
+          const saved = await caller.save(path);
+          startAt = saved.startAt;
+          const wav = await readWavFile(path);
+          match = findHeard({ startAt, samples: wav.samples }, text, notBefore);
+          return match !== undefined && match.recordedAfterMs >= 100 ? true : undefined;
+        },
+        20_000,
+        `the caller to hear "${text}"`,
+      );
+    } catch (error) {
+      keep = true;
+      throw new Error(
+        `${error instanceof Error ? error.message : error}; the recording is kept in ${path} ` +
+          `(${text} expected after +${Math.round(notBefore - startAt)} ms)`,
+      );
+    }
     assert(match!.coverage >= 0.9, `"${text}" was cut: ${JSON.stringify(match)}`);
     return match!;
   } finally {
-    await Deno.remove(path);
+    if (!keep) await Deno.remove(path);
   }
 }

@@ -10,7 +10,7 @@
 import { assert, assertEquals, assertFalse } from "@std/assert";
 import { GOODBYE } from "../agent.ts";
 import { epochMs } from "../testbed/caller/mod.ts";
-import { heardInFull, helloExchange } from "../testbed/room_checks.ts";
+import { goodbyeHeard, helloExchange } from "../testbed/room_checks.ts";
 import { BYE, HELLO, RealRoom, realRoomTest, sessionEnded } from "../testbed/real_room.ts";
 import { until } from "../testbed/wait.ts";
 import { isAlive } from "../core/process_tree.ts";
@@ -56,7 +56,7 @@ realRoomTest(
       20_000,
     );
     assert(tool, "the LLM asked for end_session");
-    const goodbye = await heardInFull(caller, GOODBYE, bye.endAt);
+    const goodbye = await goodbyeHeard(room, caller, bye.endAt);
     const gone = await caller.disconnected(30_000);
     assertEquals(gone.reason, "ROOM_DELETED");
     const ended = await sessionEnded(worker, caller.room, 30_000);
@@ -75,7 +75,7 @@ realRoomTest(
     const second = await room.call();
     await helloExchange(second);
     const bye2 = await second.say(BYE);
-    await heardInFull(second, GOODBYE, bye2.endAt);
+    await goodbyeHeard(room, second, bye2.endAt);
     assertEquals((await second.disconnected(30_000)).reason, "ROOM_DELETED");
   },
 );
@@ -88,7 +88,7 @@ realRoomTest(
     const caller = await room.call();
     const agent = await caller.waitForAgent(1);
     const bye = await caller.say(BYE);
-    await heardInFull(caller, GOODBYE, bye.endAt);
+    await goodbyeHeard(room, caller, bye.endAt);
     await caller.waitFor("participant_left", 30_000, (e) => e.identity === agent.identity);
     const ended = await sessionEnded(worker, caller.room, 10_000);
     assertEquals(ended.end_reason, "end_session");

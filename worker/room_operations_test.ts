@@ -10,7 +10,7 @@ import { isAlive } from "../core/process_tree.ts";
 import { type Caller, epochMs } from "../testbed/caller/mod.ts";
 import { BYE, jsonLines, RealRoom, realRoomTest, sessionEnded } from "../testbed/real_room.ts";
 import { until } from "../testbed/wait.ts";
-import { heardInFull, helloExchange } from "../testbed/room_checks.ts";
+import { goodbyeHeard, helloExchange } from "../testbed/room_checks.ts";
 
 /**
  * Waits until livekit-server gave up dispatching a job for `caller`'s room (it logs the failed
@@ -46,7 +46,7 @@ realRoomTest(
 
     // The call in progress goes on, to its own end.
     const bye = await caller.say(BYE);
-    await heardInFull(caller, GOODBYE, bye.endAt);
+    await goodbyeHeard(room, caller, bye.endAt);
     assertEquals((await caller.disconnected(30_000)).reason, "ROOM_DELETED");
     assertEquals((await sessionEnded(worker, caller.room, 10_000)).end_reason, "end_session");
 
@@ -72,7 +72,7 @@ realRoomTest(
     const signalledAt = epochMs();
     worker.signal("SIGTERM");
     await worker.waitForLine(/drain timed out/, 10_000);
-    await heardInFull(caller, GOODBYE, signalledAt);
+    await goodbyeHeard(room, caller, signalledAt);
     const ended = await sessionEnded(worker, caller.room, 30_000);
     assertEquals(ended.goodbye, "played");
     assertEquals((await worker.waitForExit(40_000)).code, 143);
@@ -111,7 +111,7 @@ realRoomTest(
     await caller.waitForAgent(60_000);
     await helloExchange(caller);
     const bye = await caller.say(BYE);
-    await heardInFull(caller, GOODBYE, bye.endAt);
+    await goodbyeHeard(room, caller, bye.endAt);
     assertEquals((await caller.disconnected(30_000)).reason, "ROOM_DELETED");
     // connect logs readable lines, not JSON.
     await worker.waitForLine(/session ended: end_session/, 10_000);

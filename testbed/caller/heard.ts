@@ -16,8 +16,13 @@ import { CALLER_SAMPLE_RATE } from "./protocol.ts";
 
 const BLOCK = CALLER_SAMPLE_RATE / 100; // 10 ms
 
-/** Correlation at or above which the expected utterance counts as found. */
-export const MATCH_THRESHOLD = 0.9;
+/**
+ * Envelope correlation at or above which the expected utterance counts as found. Generous:
+ * under CPU load the receiver's jitter buffer conceals late packets and stretches time, which
+ * blurs the envelope (0.86 seen for a goodbye heard in full on a machine at load 9); the pitch
+ * check is what tells words apart.
+ */
+export const MATCH_THRESHOLD = 0.75;
 
 /** Where an utterance was heard in a recording. */
 export interface HeardMatch {
@@ -146,7 +151,10 @@ export function findHeard(
   recording: { startAt: number; samples: Int16Array },
   text: string,
   notBefore = -Infinity,
+  tolerance: { correlation?: number; pitch?: number } = {},
 ): HeardMatch | undefined {
+  const minCorrelation = tolerance.correlation ?? MATCH_THRESHOLD;
+  const maxPitchOff = tolerance.pitch ?? PITCH_TOLERANCE;
   const voice = synthesizeVoice(text, CALLER_SAMPLE_RATE);
   const expected = envelope(voice);
   const expectedPitch = pitch(voice, expected);
@@ -158,8 +166,8 @@ export function findHeard(
   const first = Math.max(0, Math.ceil((notBefore - recording.startAt) / 10));
   const last = padded.length - expected.length;
   const matches = (o: number) =>
-    pearson(expected, padded, o) >= MATCH_THRESHOLD &&
-    pitchOff(expectedPitch, heardPitch, o) <= PITCH_TOLERANCE;
+    pearson(expected, padded, o) >= minCorrelation &&
+    pitchOff(expectedPitch, heardPitch, o) <= maxPitchOff;
   // Scan from the end for the last matching offset, then take the best one around it.
   let found = -1;
   for (let o = last; o >= first; o--) {
