@@ -85,8 +85,15 @@ function assertNoUnhandledError(call: FaultCall): void {
 
 // ---------------------------------------------------------------- LLM
 
-Deno.test("LLM answers 500 on the goodbye turn: retried, then the session closes with llm_error and still says goodbye", async () => {
-  await using call = await startFaultCall({ faults: { llm: "error" }, goodbyeTimeoutMs: G });
+// With MAX_FAILED_TURNS=1 the first failed turn ends the call: the close path of a model
+// failure, bounded. (Failed turns below the limit: faults/failed_turns_test.ts.)
+
+Deno.test("LLM answers 500 on the goodbye turn: retried, then (MAX_FAILED_TURNS=1) the session closes with llm_error and still says goodbye", async () => {
+  await using call = await startFaultCall({
+    faults: { llm: "error" },
+    goodbyeTimeoutMs: G,
+    maxFailedTurns: 1,
+  });
   await sayAndWaitClosed(call, "Okay, goodbye!", RETRY_BUDGET_MS + closeBoundMs(G, 0));
   assertEquals(call.gw.log.filter((e) => e.kind === "llm_request").length, 4, "4 attempts");
   assertEquals(call.endLine().end_reason, "llm_error");
@@ -103,6 +110,7 @@ Deno.test("LLM stream stalls mid-reply: the watchdog cancels it, the session clo
     faults: { llm: "stall_mid_stream" },
     goodbyeTimeoutMs: G,
     llmTimeouts: { idleMs },
+    maxFailedTurns: 1,
   });
   await sayAndWaitClosed(call, "Okay, goodbye!", idleMs + closeBoundMs(G, 0));
   const w = warning(call, (l) => l.stalled === "llm");
@@ -117,6 +125,7 @@ Deno.test("LLM stream dropped mid-reply: the session closes with llm_error, the 
   await using call = await startFaultCall({
     faults: { llm: "drop_mid_stream" },
     goodbyeTimeoutMs: G,
+    maxFailedTurns: 1,
   });
   await sayAndWaitClosed(call, "Okay, goodbye!", RETRY_BUDGET_MS + closeBoundMs(G, 0));
   assertEquals(call.endLine().end_reason, "llm_error");
@@ -188,7 +197,7 @@ Deno.test("TTS fails the goodbye once: the second try is heard in full", async (
   assertGoodbyeHeardInFull(call);
 });
 
-Deno.test("TTS socket drops in the middle of Goodbye!: the part synthesized is played, then the call ends", async () => {
+Deno.test("TTS socket drops in the middle of Goodbye!: the part synthesized is played, reported as partial, then the call ends", async () => {
   await using call = await startFaultCall({
     brain: toolOnly(),
     faults: { tts: "drop_mid_audio" },
@@ -200,12 +209,19 @@ Deno.test("TTS socket drops in the middle of Goodbye!: the part synthesized is p
   assertGreater(seg.playedMs, 0);
   assertLess(seg.capturedMs, ttsDurationMs(GOODBYE), "more than the part before the drop?");
   assertEquals(call.endLine().end_reason, "end_session");
+  // Not "played": agents-js's retry would have ended the stream in silence and hidden the drop.
+  assertEquals(call.endLine().goodbye, "partial");
+  assertEquals(call.gw.synthesized(), [GOODBYE], "a partly heard goodbye is not said again");
 });
 
 // ---------------------------------------------------------------- STT
 
 Deno.test("STT refused at start: retried, then the session closes with stt_error and says goodbye", async () => {
-  await using call = await startFaultCall({ faults: { stt: "refuse" }, goodbyeTimeoutMs: G });
+  await using call = await startFaultCall({
+    faults: { stt: "refuse" },
+    goodbyeTimeoutMs: G,
+    maxFailedTurns: 1,
+  });
   const { at } = await call.waitClosed(RETRY_BUDGET_MS + closeBoundMs(G, 0) + 5_000);
   const ms = Math.round(at - call.startedAt);
   console.log(`closed in ${ms} ms (bound ${RETRY_BUDGET_MS + closeBoundMs(G, 0)} ms)`);

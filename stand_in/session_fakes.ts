@@ -203,8 +203,17 @@ export class RecordingJob implements JobLike {
   callbacks: (() => Promise<void>)[] = [];
   /** Rooms deleted. */
   roomsDeleted = 0;
+  /** Times the agent left the room (`room.disconnect()`). */
+  roomsLeft = 0;
+  /** The room: leaving it is recorded. */
+  readonly room = { disconnect: (): Promise<void> => this.leaveRoom() };
   /** Creates a job; `isFakeJob` true stands for console mode. */
   constructor(readonly isFakeJob = false) {}
+  /** Records the agent leaving the room (what `room.disconnect()` does). */
+  leaveRoom(): Promise<void> {
+    this.roomsLeft++;
+    return Promise.resolve();
+  }
   /** Records the shutdown. */
   shutdown(reason = ""): void {
     this.shutdownReasons.push(reason);
