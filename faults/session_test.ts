@@ -14,7 +14,8 @@ import { assert, assertEquals, assertGreater, assertLess } from "@std/assert";
 import { GOODBYE } from "../agent.ts";
 import { closeBoundMs, LIBRARY_CLOSE_COMMIT_MS } from "../core/bounds.ts";
 import { type LlmBrain, OFFLINE_GOODBYE_TEXT, ttsDurationMs } from "../simulation/mod.ts";
-import type { PlayedSegment } from "../stand_in/session_fakes.ts";
+import { LibraryShutdownJob, type PlayedSegment } from "../stand_in/session_fakes.ts";
+import { until } from "../testbed/wait.ts";
 import { type FaultCall, startFaultCall } from "./session_harness.ts";
 
 /** Goodbye bound used by these tests (production: GOODBYE_TIMEOUT_MS, 10 s). */
@@ -279,4 +280,61 @@ Deno.test("a close that does not come within SESSION_CLOSE_TIMEOUT ends the job 
   assertEquals(w.timeout_ms, sessionCloseMs);
   assertEquals(call.endLine().forced, "close_timeout");
   assertEquals(call.job.shutdownReasons, ["end_session"]);
+});
+
+// ---------------------------------------------------------------- the forced ending in a worker
+
+Deno.test("worker, close stuck past its bound: the room is deleted and the agent has left within the bound, while agents-js's own shutdown still waits on the close", async () => {
+  const sessionCloseMs = 800;
+  const job = new LibraryShutdownJob();
+  try {
+    // The LLM's farewell never finishes playing: the close stays stuck (drain 15 s).
+    await using call = await startFaultCall({
+      goodbyeTimeoutMs: 3_000,
+      bounds: { sessionCloseMs },
+      job,
+    });
+    job.session = call.session;
+    call.speaker.neverFinish = true;
+    void call.session.run({ userInput: "Okay, goodbye!" }).wait().catch(() => {});
+    const toolCall = await call.gw.waitFor((e) => e.kind === "llm_tool_call", 5_000);
+    await until(
+      () => job.roomsDeleted === 1 && job.roomsLeft === 1,
+      sessionCloseMs + 5_000,
+      "the forced ending to delete the room and leave it",
+    );
+    const ms = Math.round(performance.now() - toolCall.t);
+    console.log(`room deleted and left in ${ms} ms (bound ${sessionCloseMs} ms)`);
+    assertLess(ms, sessionCloseMs + SCHEDULING_MS);
+    assertEquals(
+      job.milestones.closeReturned,
+      undefined,
+      "agents-js's shutdown was not held by the close: this test proves nothing",
+    );
+    assertEquals(job.shutdownReasons, ["end_session"]);
+    const end = call.endLine();
+    assertEquals(end.forced, "close_timeout");
+    // The goodbye was asked for but waits behind the farewell that never finishes.
+    assertEquals(end.goodbye, "queued");
+  } finally {
+    await job.finished(); // released by the call's disposal
+  }
+});
+
+Deno.test("a forced ending while the goodbye is audibly playing logs goodbye in_progress, not none", async () => {
+  const sessionCloseMs = 800;
+  await using call = await startFaultCall({
+    brain: toolOnly(),
+    goodbyeTimeoutMs: 3_000,
+    bounds: { sessionCloseMs },
+  });
+  call.speaker.neverFinish = true; // the goodbye plays and is never acknowledged
+  void call.session.run({ userInput: "bye" }).wait().catch(() => {});
+  await call.waitClosed(sessionCloseMs + 5_000);
+  assert(goodbyeSegment(call), "the goodbye never started playing");
+  assertEquals(call.endLine().forced, "close_timeout");
+  assertEquals(call.endLine().goodbye, "in_progress");
+  // A worker with END_CALL_ACTION=leave would only leave; this one hangs up too.
+  assertEquals(call.job.roomsDeleted, 1);
+  assertEquals(call.job.roomsLeft, 1);
 });
