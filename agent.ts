@@ -141,7 +141,7 @@ export class GoodbyeAgent extends voice.Agent {
       { input_chars: newMessage.textContent?.length ?? 0 },
       "the user spoke while the call is ending; not answering",
     );
-    throw new voice.StopResponse();
+    return Promise.reject(new voice.StopResponse());
   }
 
   /**
@@ -150,12 +150,14 @@ export class GoodbyeAgent extends voice.Agent {
    * failed). It ends for good when the call is ending.
    */
   override sttNode(
-    audio: ReadableStream<AudioFrame>,
+    audio: ReadableStream<AudioFrame> | AsyncIterable<AudioFrame>,
     modelSettings: voice.ModelSettings,
   ): Promise<ReadableStream<stt.SpeechEvent | string> | null> {
     const failures = this.#failedTurnPolicy();
+    // One stream for every STT stream opened on it: each detaches from it when it ends.
+    const input = audio instanceof ReadableStream ? audio : ReadableStream.from(audio);
     return Promise.resolve(reopeningStt({
-      open: () => super.sttNode(audio, modelSettings),
+      open: () => super.sttNode(input, modelSettings),
       failures: () => failures.sttFailures,
       mayReopen: () => !this.ending.isStarted,
     }));
