@@ -7,18 +7,24 @@
  *
  * @module
  */
-import { APIConnectionError, defineAgent, type JobContext, llm, voice } from "@livekit/agents";
-import { readAgentConfig } from "./core/config.ts";
+import { defineAgent, type JobContext, llm, type stt, voice } from "@livekit/agents";
+import type { AudioFrame } from "@livekit/rtc-node";
+import { DEFAULT_APOLOGY, readAgentConfig } from "./core/config.ts";
+import { consoleReporter } from "./core/console_report.ts";
 import { CallEnding, sayBounded } from "./core/ending.ts";
 import { endJobAfterClose, watchHangup, watchSignals } from "./core/job.ts";
+import { guardedTextInput } from "./core/reply_guard.ts";
 import { closeModels, createSession, inferenceModels } from "./core/session.ts";
 import { watchRoomLink } from "./core/room_link.ts";
+import { reopeningStt } from "./core/stt_reopen.ts";
+import { FailedTurns } from "./core/turn_failures.ts";
 import {
   DEFAULT_GOODBYE_TIMEOUT_MS,
+  DEFAULT_MAX_FAILED_TURNS,
   LLM_FIRST_CHUNK_TIMEOUT_MS,
   LLM_IDLE_TIMEOUT_MS,
 } from "./core/bounds.ts";
-import { guardStream } from "./core/watchdog.ts";
+import { guardStream, LlmStallError } from "./core/watchdog.ts";
 import { bindLogContext, log } from "./core/log.ts";
 import { prewarm, type PrewarmData, prewarmedVad } from "./prewarm.ts";
 import { guardPrewarm } from "./worker/job_process.ts";
@@ -40,6 +46,12 @@ export interface GoodbyeAgentOptions {
   speechDrainMs?: number;
   /** Bounds on each LLM reply (defaults from `core/bounds.ts`). */
   llmTimeouts?: { firstChunkMs?: number; idleMs?: number };
+  /** Failed turns in a row that end the call (default `DEFAULT_MAX_FAILED_TURNS`). */
+  maxFailedTurns?: number;
+  /** What the agent says after a failed turn (default `DEFAULT_APOLOGY`). */
+  apology?: string;
+  /** The Inference gateway, named in failure lines (`core/model_error.ts`). */
+  gatewayUrl?: string;
 }
 
 /**
@@ -69,6 +81,9 @@ export class GoodbyeAgent extends voice.Agent {
   readonly #llmFirstChunkMs: number;
   readonly #llmIdleMs: number;
   readonly #speechDrainMs?: number;
+  readonly #failedTurns: { maxFailedTurns: number; apology: string; gatewayUrl?: string };
+  #failures?: FailedTurns;
+  #detachFailures?: () => void;
 
   /** Creates the agent with the recipe's instructions and the `end_session` tool. */
   constructor(options: GoodbyeAgentOptions = {}) {
@@ -79,6 +94,27 @@ export class GoodbyeAgent extends voice.Agent {
     this.#llmFirstChunkMs = options.llmTimeouts?.firstChunkMs ?? LLM_FIRST_CHUNK_TIMEOUT_MS;
     this.#llmIdleMs = options.llmTimeouts?.idleMs ?? LLM_IDLE_TIMEOUT_MS;
     this.#speechDrainMs = options.speechDrainMs;
+    this.#failedTurns = {
+      maxFailedTurns: options.maxFailedTurns ?? DEFAULT_MAX_FAILED_TURNS,
+      apology: options.apology ?? DEFAULT_APOLOGY,
+      gatewayUrl: options.gatewayUrl,
+    };
+  }
+
+  /** Applies the failed-turn policy (`core/turn_failures.ts`) to this agent's session. */
+  override onEnter(): Promise<void> {
+    this.#failedTurnPolicy();
+    return Promise.resolve();
+  }
+
+  // Created by whichever comes first: onEnter, or the STT node, which
+  // agents-js opens when the activity starts, before onEnter runs.
+  #failedTurnPolicy(): FailedTurns {
+    if (!this.#failures) {
+      this.#failures = new FailedTurns(this.session, this.ending, this.#failedTurns);
+      this.#detachFailures = this.#failures.attach();
+    }
+    return this.#failures;
   }
 
   /** Says "Goodbye!" on every close path, bounded, unless the user already hung up. */
@@ -86,26 +122,67 @@ export class GoodbyeAgent extends voice.Agent {
     // The speech playing now (the LLM's words in the end_session turn, if
     // any) goes first; sayBounded bounds how long it may take.
     const before = this.getActivityOrThrow().currentSpeech;
-    await sayBounded(this.session, this.ending, GOODBYE, this.#goodbyeTimeoutMs, {
-      before,
-      drainMs: this.#speechDrainMs,
-    });
+    try {
+      await sayBounded(this.session, this.ending, GOODBYE, this.#goodbyeTimeoutMs, {
+        before,
+        drainMs: this.#speechDrainMs,
+      });
+    } finally {
+      this.#detachFailures?.();
+    }
+  }
+
+  /** Once the call is ending, a user turn gets no reply (see `core/reply_guard.ts`). */
+  override onUserTurnCompleted(
+    _chatCtx: llm.ChatContext,
+    newMessage: llm.ChatMessage,
+  ): Promise<void> {
+    if (!this.ending.isStarted) return Promise.resolve();
+    log().info(
+      { input_chars: newMessage.textContent?.length ?? 0 },
+      "the user spoke while the call is ending; not answering",
+    );
+    return Promise.reject(new voice.StopResponse());
+  }
+
+  /**
+   * The default STT node, reopened after an STT failure the failed-turn
+   * policy tolerated (agents-js leaves the agent deaf once its STT stream
+   * failed). It ends for good when the call is ending.
+   */
+  override sttNode(
+    audio: ReadableStream<AudioFrame> | AsyncIterable<AudioFrame>,
+    modelSettings: voice.ModelSettings,
+  ): Promise<ReadableStream<stt.SpeechEvent | string> | null> {
+    const failures = this.#failedTurnPolicy();
+    // One stream for every STT stream opened on it: each detaches from it when it ends.
+    const input = audio instanceof ReadableStream ? audio : ReadableStream.from(audio);
+    return Promise.resolve(reopeningStt({
+      open: () => super.sttNode(input, modelSettings),
+      failures: () => failures.sttFailures,
+      mayReopen: () => !this.ending.isStarted,
+    }));
   }
 
   /**
    * The default LLM node under a watchdog: a reply whose first chunk or next
    * chunk does not come within its bound is cut off (the LLM request is
    * cancelled) and reported to the session as an unrecoverable LLM error,
-   * exactly as a failure after the plugin's retries would be. The session's
-   * policy (`MAX_UNRECOVERABLE_ERRORS`) then closes it with `llm_error`, and
-   * `onExit` still says goodbye. agents-js has no such bound: a stream that
-   * stops mid-reply holds the turn forever.
+   * exactly as a failure after the plugin's retries would be, so it counts as
+   * a failed turn (`core/turn_failures.ts`). agents-js has no such bound: a
+   * stream that stops mid-reply holds the turn forever. Once the call is
+   * ending the LLM is asked nothing (a preemptive generation or a turn that
+   * slipped past the other guards gets no text).
    */
   override async llmNode(
     chatCtx: llm.ChatContext,
     toolCtx: llm.ToolContext,
     modelSettings: voice.ModelSettings,
   ): Promise<ReadableStream<llm.ChatChunk | string> | null> {
+    if (this.ending.isStarted) {
+      log().info("not asking the LLM: the call is ending");
+      return null;
+    }
     const upstream = await super.llmNode(chatCtx, toolCtx, modelSettings);
     if (!upstream) return upstream;
     return guardStream(upstream as ReadableStream<llm.ChatChunk | string>, {
@@ -125,10 +202,7 @@ export class GoodbyeAgent extends voice.Agent {
             type: "llm_error",
             timestamp: Date.now(),
             label: model.label(),
-            error: new APIConnectionError({
-              message: `LLM reply ${what}: no chunk for ${waitedMs} ms`,
-              options: { retryable: false },
-            }),
+            error: new LlmStallError(stall, waitedMs),
             recoverable: false,
           });
         }
@@ -144,8 +218,20 @@ export async function entry(ctx: JobContext<PrewarmData>): Promise<void> {
   const ending = new CallEnding();
   const models = inferenceModels(config);
   ctx.addShutdownCallback(() => closeModels(models));
-  const session = createSession({ ...models, vad: prewarmedVad(ctx.proc) }, config.turnDetection);
-  const agent = new GoodbyeAgent({ ending, goodbyeTimeoutMs: config.goodbyeTimeoutMs });
+  const session = createSession(
+    { ...models, vad: prewarmedVad(ctx.proc) },
+    config.turnDetection,
+    ending,
+  );
+  // A console shows what was heard and why the call ended (core/console_report.ts).
+  if (ctx.isFakeJob) ending.report = consoleReporter(session);
+  const agent = new GoodbyeAgent({
+    ending,
+    goodbyeTimeoutMs: config.goodbyeTimeoutMs,
+    maxFailedTurns: config.maxFailedTurns,
+    apology: config.apologyText,
+    gatewayUrl: config.inferenceUrl,
+  });
   void endJobAfterClose(ctx, session, ending, config.endCallAction);
   const unwatchHangup = watchHangup(ctx.room, session, ending);
   // A console job's room is never connected; a worker job's can be lost mid-call.
@@ -164,7 +250,11 @@ export async function entry(ctx: JobContext<PrewarmData>): Promise<void> {
     { stt: config.sttModel, llm: config.llmModel, tts: config.ttsModel },
     "starting session",
   );
-  await session.start({ agent, room: ctx.room });
+  await session.start({
+    agent,
+    room: ctx.room,
+    inputOptions: { textInputCallback: guardedTextInput },
+  });
   await ctx.connect();
 }
 

@@ -48,6 +48,7 @@ async function startCall({ replies, goodbyeTimeoutMs = 5_000 }: CallOptions) {
       vad: prewarmedVad(proc),
     },
     "vad",
+    ending,
   );
   session.output.audio = speaker;
   const ended = endJobAfterClose(job, session, ending, "delete_room");

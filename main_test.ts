@@ -93,3 +93,24 @@ for (const command of ["start", "dev"]) {
     assertOneLineError(result, "LIVEKIT_API_KEY");
   });
 }
+
+Deno.test("start with credentials in LIVEKIT_URL: refused in one line that does not print them", async () => {
+  const secret = "do-not-print-me-0123";
+  for (
+    const url of [
+      `wss://devkey:${secret}@lk.example.com`,
+      `wss://lk.example.com?access_token=${secret}`,
+    ]
+  ) {
+    const result = await runMain(["start"], { env: { ...KEYS, LIVEKIT_URL: url } });
+    assertOneLineError(result, "LIVEKIT_URL", "***");
+    assertEquals(result.stderr.includes(secret), false, result.stderr);
+  }
+});
+
+Deno.test("a GOODBYE_TIMEOUT_MS the close bound cannot honour is refused at start-up", async () => {
+  const result = await runMain(["console", "--connect-addr", "127.0.0.1:9"], {
+    env: { ...KEYS, GOODBYE_TIMEOUT_MS: "20000" },
+  });
+  assertOneLineError(result, "GOODBYE_TIMEOUT_MS", "12500");
+});

@@ -19,7 +19,10 @@ import { Playout } from "./playout.ts";
 import { type AudioDevices, openAudioDevices } from "./portaudio.ts";
 import { type AgentStateName, ConsoleUi } from "./ui.ts";
 import { type MonoPcm, readWavFile, WavError, WavWriter } from "./wav.ts";
+import { HeardView } from "./heard.ts";
 import { CONSOLE_EXIT_GRACE_MS, SESSION_CLOSE_TIMEOUT_MS } from "../core/bounds.ts";
+import { parseReport } from "../core/console_report.ts";
+import { MODEL_FAILURE_EXIT_CODE } from "../core/errors.ts";
 
 /** Exit status for a mistake the user can fix (same as main.ts). */
 export const USAGE_EXIT = 2;
@@ -27,6 +30,11 @@ export const USAGE_EXIT = 2;
 export const FAILURE_EXIT = 1;
 /** Exit status after a second Ctrl+C. */
 export const INTERRUPT_EXIT = 130;
+/**
+ * Exit status when the session ended because the models failed
+ * (`MAX_FAILED_TURNS` failed turns in a row; the agent exits with it too).
+ */
+export const MODEL_FAILURE_EXIT = MODEL_FAILURE_EXIT_CODE;
 
 /** How long the agent gets to exit by itself after its session closed. */
 const AGENT_EXIT_GRACE_MS = 8_000;
@@ -283,6 +291,7 @@ class ConsoleRun {
   #listener?: Deno.TcpListener;
   #agent?: AgentProcess;
   #broker?: BrokerSession;
+  #heard?: HeardView;
   #gateway?: { url: string; close(): Promise<void>; log: { kind: string; durationMs?: number }[] };
   #mic?: WavMic;
   #input?: { stop(): void };
@@ -445,6 +454,10 @@ class ConsoleRun {
       onEvent: (ev) => this.#onEvent(ev),
     });
     this.#broker = broker;
+    this.#heard = new HeardView(ui, {
+      audioOut: !(this.#mode === "text" && opts.silent),
+      audioFrames: () => broker.stats.audioFramesIn,
+    });
     if (this.#mode === "text") {
       broker.updateIo({ audioIn: false, audioOut: !opts.silent }).catch((e) => {
         if (!broker.isClosed) ui.warn(`could not switch the agent to text input (${e.message})`);
@@ -483,6 +496,11 @@ class ConsoleRun {
     await agent.close();
     ui.finish();
 
+    this.#heard?.flush();
+    if (st.code === MODEL_FAILURE_EXIT) {
+      this.#summary(how, true);
+      return MODEL_FAILURE_EXIT;
+    }
     const clean = st.code === 0 ||
       (this.#stopRequestedAt !== undefined && st.signal === "SIGINT") ||
       (this.#stopRequestedAt !== undefined && st.code === 130) || agentStoppedByUs;
@@ -591,6 +609,7 @@ class ConsoleRun {
         const text = chatText(item.value);
         if (!text) break;
         if (item.value.role === 2 /* USER */) {
+          this.#heard?.flush();
           const i = this.#echoed.indexOf(text);
           if (i >= 0) {
             this.#echoed.splice(i, 1); // typed: shown when sent
@@ -599,13 +618,18 @@ class ConsoleRun {
             ui.user(text);
           }
         } else if (item.value.role === 3 /* ASSISTANT */) {
-          this.#agentTurns++;
-          if (this.#stopRequestedAt !== undefined) this.#agentSpokeAfterStop = true;
-          ui.agent(text, item.value.interrupted);
+          const shown = this.#heard
+            ? this.#heard.agentMessage(text, item.value.interrupted)
+            : (ui.agent(text, item.value.interrupted), "heard");
+          if (shown !== "retry") this.#agentTurns++;
+          if (shown === "heard" && this.#stopRequestedAt !== undefined) {
+            this.#agentSpokeAfterStop = true;
+          }
         }
         break;
       }
       case "functionToolsExecuted": {
+        this.#heard?.flush();
         const outputs = new Map(e.value.functionCallOutputs.map((o) => [o.callId, o]));
         for (const call of e.value.functionCalls) {
           const out = outputs.get(call.callId);
@@ -616,8 +640,14 @@ class ConsoleRun {
         break;
       }
       case "error":
-        ui.warn(`agent error: ${e.value.message}`);
+        // Names only the model ("inference.TTS"); the agent's own report of the
+        // failed turn says why, in one line (debugMessage below).
         break;
+      case "debugMessage": {
+        const report = parseReport(e.value);
+        if (report) this.#heard?.report(report);
+        break;
+      }
       default:
         break;
     }
@@ -712,10 +742,16 @@ class ConsoleRun {
     if (this.#opts.logFile) this.ui.errLine(this.ui.dim(`  full log: ${this.#opts.logFile}`));
   }
 
-  #summary(how: "closed" | "exited"): void {
+  #summary(how: "closed" | "exited", modelsFailed = false): void {
     const secs = (performance.now() - this.#connectedAt) / 1000;
-    let ending = this.#endedBy ??
-      (how === "closed" ? "the agent closed the session" : "the agent exited");
+    const failure = this.#heard?.failure;
+    let ending = failure
+      ? `the call ended after ${failure.failedTurns} failed turn${
+        failure.failedTurns === 1 ? "" : "s"
+      } in a row (${failure.model}_error): ${failure.cause}`
+      : modelsFailed
+      ? "the call ended because the models failed (the agent's log says why)"
+      : this.#endedBy ?? (how === "closed" ? "the agent closed the session" : "the agent exited");
     if (this.#stopRequestedAt !== undefined && !this.#endedBy?.startsWith("the agent")) {
       ending += this.#agentSpokeAfterStop ? "; the agent said goodbye" : "; no goodbye was heard";
     }

@@ -12,6 +12,7 @@ export {
   FAILURE_EXIT,
   HELP,
   INTERRUPT_EXIT,
+  MODEL_FAILURE_EXIT,
   parseConsoleArgs,
   runConsoleApp,
   type RunConsoleOptions,
@@ -48,4 +49,5 @@ export {
   WavWriter,
 } from "./wav.ts";
 export { EchoGate, WavMic } from "./mic.ts";
+export { HeardView } from "./heard.ts";
 export { type AudioProbe, openAudioDevices } from "./portaudio.ts";

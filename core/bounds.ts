@@ -15,17 +15,24 @@
  * | LLM reply starts (first chunk) | {@link LLM_FIRST_CHUNK_TIMEOUT_MS} | `core/watchdog.ts` |
  * | LLM reply continues (gap between chunks) | {@link LLM_IDLE_TIMEOUT_MS} | `core/watchdog.ts` |
  * | LLM/STT/TTS errors, retried | plugin `connOptions` (agents-js defaults: 4 attempts, 0.1 + 2 + 2 s apart) | agents-js |
+ * | Failed turns in a row before the call ends | `MAX_FAILED_TURNS` (default {@link DEFAULT_MAX_FAILED_TURNS}) | `core/turn_failures.ts` |
+ * | Gateway probe after a connection failure (for the log line only) | {@link GATEWAY_PROBE_TIMEOUT_MS} | `core/model_error.ts` |
  * | Speech already playing when the ending starts | {@link SPEECH_DRAIN_TIMEOUT_MS}, then interrupted | `core/job.ts` |
  * | "Goodbye!", synthesis to playout | `G` (default {@link DEFAULT_GOODBYE_TIMEOUT_MS}) | `core/ending.ts` |
  * | An abandoned speech's tasks after an interrupt | {@link LIBRARY_CANCEL_WAIT_MS} (fixed in agents-js) | agents-js |
  * | User-turn commit on close | {@link LIBRARY_CLOSE_COMMIT_MS} (fixed in agents-js) | agents-js |
- * | Whole ending, request to `Close` | {@link SESSION_CLOSE_TIMEOUT_MS}, then the job ends without it | `core/job.ts` |
- * | Console process after its teardown | {@link LOG_FLUSH_GRACE_MS} (or {@link CONSOLE_EXIT_GRACE_MS} with a local inference process), then `Deno.exit(0)` | `core/job.ts` |
+ * | Whole ending, request to `Close` | {@link SESSION_CLOSE_TIMEOUT_MS}, then the forced ending | `core/job.ts` |
+ * | Forced ending (worker): the agent leaves the room and, when it ended the call, has the room deleted, both at once | {@link ROOM_DISCONNECT_TIMEOUT_MS}, {@link DELETE_ROOM_TIMEOUT_MS} | `core/job.ts` |
+ * | Console process after its teardown | {@link LOG_FLUSH_GRACE_MS} (or {@link CONSOLE_EXIT_GRACE_MS} with a local inference process), then `Deno.exit` (0, or 3 after a model failure) | `core/job.ts` |
  * | A second SIGINT/SIGTERM while ending | exit 130/143 once the log flushed, after {@link LOG_FLUSH_GRACE_MS} | `core/job.ts` |
  *
  * So once an ending has started, `Close` comes within
  * {@link closeBoundMs}`(G)` = drain + `G` + cancel wait + commit, and never later than
- * {@link SESSION_CLOSE_TIMEOUT_MS} (30 s), whatever stalls.
+ * {@link SESSION_CLOSE_TIMEOUT_MS} (30 s), whatever stalls: past it the forced ending hangs
+ * up at once (room deletion requested, bounded by {@link DELETE_ROOM_TIMEOUT_MS}) and leaves
+ * the room (bounded by {@link ROOM_DISCONNECT_TIMEOUT_MS}), without waiting for the stuck
+ * close. `G` itself is capped at {@link MAX_GOODBYE_TIMEOUT_MS} so that `closeBoundMs(G)`
+ * fits inside the 30 s.
  *
  * @module
  */
@@ -88,15 +95,41 @@ export const LLM_FIRST_CHUNK_TIMEOUT_MS = 10_000;
 export const LLM_IDLE_TIMEOUT_MS = 5_000;
 
 /**
- * How many unrecoverable LLM/TTS errors in a row the session tolerates before
- * it closes (`connOptions.maxUnrecoverableErrors`; agents-js default 3).
- * "Unrecoverable" means the plugin's retries are already spent. The policy is
- * zero: the first one closes the session with reason `error` (end reasons
- * `llm_error` / `tts_error`), and `onExit` still tries the goodbye. A user
- * who said goodbye to a failing LLM must not be left in silence, and an agent
- * that cannot think or speak after its retries is better hung up cleanly.
+ * agents-js's own policy for unrecoverable model errors
+ * (`connOptions.maxUnrecoverableErrors`), set so that agents-js closes the
+ * session on every such error it is shown. The agent decides first: its
+ * failed-turn policy (`core/turn_failures.ts`) marks the errors it tolerates
+ * as handled, and lets through only the one that reaches `MAX_FAILED_TURNS`,
+ * which agents-js then closes on (reason `error`, end reasons `llm_error` /
+ * `tts_error` / `stt_error`), with the goodbye said by `onExit`. agents-js's
+ * own counter could not do it: it ignores STT errors (the first closes the
+ * session), counts LLM and TTS apart, and resets whenever the agent speaks,
+ * the apology included.
  */
 export const MAX_UNRECOVERABLE_ERRORS = 0;
+
+/**
+ * Default for `MAX_FAILED_TURNS`: how many turns in a row may fail (a model
+ * failing past its plugin's retries, or the LLM stalling past its watchdog)
+ * before the call ends. agents-js's default tolerance is also 3. A turn that
+ * works resets the count; each failed turn below the limit gets an apology.
+ */
+export const DEFAULT_MAX_FAILED_TURNS = 3;
+
+/**
+ * Longest the agent probes the Inference gateway (one TCP connect) after a
+ * model failed with a connection error, to say why in the log line ("connection
+ * refused", "host not found", ...). The plugins' errors drop that cause. The
+ * probe only delays the log line, never the call.
+ */
+export const GATEWAY_PROBE_TIMEOUT_MS = 1_000;
+
+/**
+ * Longest the forced ending (worker mode) waits for the agent to leave the
+ * room (`room.disconnect()`) when the session did not close in time. agents-js
+ * would only disconnect after waiting up to 60 s more for the same stuck close.
+ */
+export const ROOM_DISCONNECT_TIMEOUT_MS = 5_000;
 
 /**
  * agents-js 1.9.0 (`REPLY_TASK_CANCEL_TIMEOUT`, speech_handle.ts): after a
@@ -122,6 +155,15 @@ export function closeBoundMs(
 ): number {
   return speechDrainMs + goodbyeTimeoutMs + LIBRARY_CANCEL_WAIT_MS + LIBRARY_CLOSE_COMMIT_MS;
 }
+
+/**
+ * Largest `GOODBYE_TIMEOUT_MS` the bounds can honour: with speech still playing
+ * when the ending starts, {@link closeBoundMs} must fit inside
+ * {@link SESSION_CLOSE_TIMEOUT_MS}, or the forced ending would cut the goodbye
+ * before its own bound (30 000 − 15 000 − 2 000 − 500 = 12 500 ms). Larger
+ * values are refused at start-up.
+ */
+export const MAX_GOODBYE_TIMEOUT_MS = SESSION_CLOSE_TIMEOUT_MS - closeBoundMs(0);
 
 /**
  * Grace a forced console exit (second signal, close bound passed) gives the

@@ -10,6 +10,7 @@
  */
 import { voice } from "@livekit/agents";
 import { SPEECH_DRAIN_TIMEOUT_MS } from "./bounds.ts";
+import type { ReportSink } from "./console_report.ts";
 import { log } from "./log.ts";
 
 /**
@@ -20,8 +21,9 @@ import { log } from "./log.ts";
  * - `room_disconnected`: the job lost its connection to the LiveKit server for good;
  * - `sigint` / `sigterm`: the process was signalled (console: Ctrl+C in the
  *   built-in console, `lk`'s stop, or an operator);
- * - `llm_error` / `tts_error` / `stt_error`: a model failed past its retries
- *   (or the LLM stalled past its bound) and the session closed on it;
+ * - `llm_error` / `tts_error` / `stt_error`: `MAX_FAILED_TURNS` turns in a
+ *   row failed (a model failed past its retries, or the LLM stalled past its
+ *   bound); the last failure's model names the reason;
  * - anything else is the session's own close reason (`user_initiated`,
  *   `job_shutdown`, ...).
  */
@@ -44,9 +46,27 @@ export type EndReason =
  * (some audio played, then the TTS failed or the bound passed), `failed` (the
  * TTS produced nothing), `timed_out` (nothing played within the bound),
  * `skipped` (the user had hung up) or `none` (the session closed before
- * `onExit` ran).
+ * `onExit` ran). A forced ending logs what was known at that moment:
+ * `queued` (asked for, waiting behind the speech still playing) or
+ * `in_progress` (its audio had started playing).
  */
-export type GoodbyeOutcome = "played" | "partial" | "failed" | "timed_out" | "skipped" | "none";
+export type GoodbyeOutcome =
+  | "played"
+  | "partial"
+  | "failed"
+  | "timed_out"
+  | "skipped"
+  | "none"
+  | "queued"
+  | "in_progress";
+
+/** The failure that ended the call, as `core/turn_failures.ts` saw it. */
+export interface EndingFailure {
+  /** `llm`, `stt` or `tts`. */
+  model: string;
+  /** One line: the model, the plugin's words, the gateway (see `core/model_error.ts`). */
+  cause: string;
+}
 
 /** The error of a session `Close` event, as agents-js types it (LLMError, TTSError, STTError...). */
 export interface CloseError {
@@ -68,6 +88,10 @@ export class CallEnding {
   #isStarted = false;
   /** True once the `session ended` line was logged (see `logSessionEnded` in job.ts). */
   endLogged = false;
+  /** Where reports for a console go (`core/console_report.ts`); a no-op elsewhere. */
+  report: ReportSink = () => {};
+  /** The failure that ended the call, when `MAX_FAILED_TURNS` was reached. */
+  failure?: EndingFailure;
 
   /**
    * Resolves when the ending starts: the first {@link request}, or
@@ -252,8 +276,12 @@ export async function sayBounded(
     return "skipped";
   }
   let spoke = false;
+  let attempting = false;
   const onState = (ev: voice.AgentStateChangedEvent) => {
-    if (ev.newState === "speaking") spoke = true;
+    if (ev.newState !== "speaking") return;
+    spoke = true;
+    // What a forced ending logs if it comes now: the goodbye is audible.
+    if (attempting) ending.setGoodbyeOutcome("in_progress");
   };
   // The TTS reports its failures as events, not through the speech handle,
   // which simply finishes (with whatever audio there was). Retried errors
@@ -267,12 +295,15 @@ export async function sayBounded(
   session.on(voice.AgentSessionEventTypes.AgentStateChanged, onState);
   tts?.on("error", onTtsError);
   const outcome = (o: GoodbyeOutcome) => {
+    attempting = false;
     ending.setGoodbyeOutcome(o);
+    ending.report({ kind: "goodbye", outcome: o, ...(ttsError ? { cause: ttsError } : {}) });
     return o;
   };
   try {
     let handle = session.say(text, { allowInterruptions: false });
     ending.trackGoodbye(handle);
+    ending.setGoodbyeOutcome("queued");
     if (options.before && options.before !== handle) {
       await drainBefore(options.before, options.drainMs ?? SPEECH_DRAIN_TIMEOUT_MS);
     }
@@ -280,6 +311,7 @@ export async function sayBounded(
     const deadline = started + timeoutMs;
     for (let attempt = 1;; attempt++) {
       spoke = false; // only this attempt's own speech counts
+      attempting = true;
       ttsError = undefined;
       const result = await withTimeout(handle.waitForPlayout(), deadline - performance.now());
       if (result === TIMED_OUT) {

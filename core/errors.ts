@@ -14,3 +14,10 @@ export class UserError extends Error {
 
 /** Exit status for user mistakes (as `sysexits`' EX_USAGE spirit, but the common shell value). */
 export const USAGE_EXIT_CODE = 2;
+
+/**
+ * Exit status of a console whose session ended because the models failed
+ * (`MAX_FAILED_TURNS` failed turns in a row: `end_reason` `llm_error`,
+ * `tts_error` or `stt_error`). An ending the user or the agent asked for exits 0.
+ */
+export const MODEL_FAILURE_EXIT_CODE = 3;

@@ -17,13 +17,23 @@ import {
   CONSOLE_EXIT_GRACE_MS,
   DELETE_ROOM_TIMEOUT_MS,
   LOG_FLUSH_GRACE_MS,
+  ROOM_DISCONNECT_TIMEOUT_MS,
   SESSION_CLOSE_TIMEOUT_MS,
   SIGINT_EXIT,
   SIGTERM_EXIT,
 } from "./bounds.ts";
 import type { EndCallAction } from "./config.ts";
 import { type CallEnding, type CloseError, TIMED_OUT, withTimeout } from "./ending.ts";
+import { MODEL_FAILURE_EXIT_CODE } from "./errors.ts";
 import { log } from "./log.ts";
+
+/** End reasons of a call the models failed (`MAX_FAILED_TURNS` reached); a console exits 3 on them. */
+export const FAILURE_END_REASONS: ReadonlySet<string> = new Set([
+  "llm_error",
+  "tts_error",
+  "stt_error",
+  "error",
+]);
 
 // The disconnect reasons agents-js's RoomIO treats as "the user left" (room_io.ts).
 const HANGUP_REASONS: ReadonlySet<DisconnectReason | undefined> = new Set([
@@ -70,10 +80,15 @@ export function watchHangup(
 }
 
 /** The part of a `JobContext` that ending a job needs. */
-export type JobLike = Pick<
-  JobContext,
-  "shutdown" | "addShutdownCallback" | "deleteRoom" | "isFakeJob"
->;
+export type JobLike =
+  & Pick<
+    JobContext,
+    "shutdown" | "addShutdownCallback" | "deleteRoom" | "isFakeJob"
+  >
+  & {
+    /** The job's room; the forced ending leaves it without waiting for agents-js. */
+    readonly room: { disconnect(): Promise<void> };
+  };
 
 /** Bounds of {@link endJobAfterClose}; tests shorten them, production uses `bounds.ts`. */
 export interface EndingBounds {
@@ -103,10 +118,12 @@ export function logSessionEnded(
       end_reason: endReason,
       goodbye: ending.goodbyeOutcome,
       ...(ending.signals.length > 0 ? { signals: ending.signals } : {}),
+      ...(ending.failure ? { cause: ending.failure.cause } : {}),
       ...fields,
     },
     `session ended: ${endReason}`,
   );
+  ending.report({ kind: "session_ended", endReason, goodbye: ending.goodbyeOutcome });
   return true;
 }
 
@@ -117,8 +134,14 @@ export function logSessionEnded(
  * promise that settles with the end reason when the session closed.
  *
  * It also bounds the ending from the moment it starts (`ending.started`): if
- * the session has not closed after `sessionCloseMs` the job is ended without it (console: the process exits 1), with a warning and the
- * `session ended` line marked `forced`.
+ * the session has not closed after `sessionCloseMs`, the call is ended without
+ * it, with a warning and the `session ended` line marked `forced`. In a
+ * worker that means at once, whatever the stuck close does: the room is
+ * deleted when the agent ended the call, the agent leaves the room (each
+ * bounded), then the job is shut down. agents-js's own shutdown would first
+ * await the same stuck `session.close()` for up to 60 s more, and only then
+ * disconnect and run the shutdown callbacks (job_lifecycle.ts,
+ * job_proc_lazy_main.ts). A console process exits 1.
  */
 export function endJobAfterClose(
   ctx: JobLike,
@@ -149,7 +172,9 @@ export function endJobAfterClose(
         // close; nothing is left to say, so leave now (and say so by status 1).
         exit(1);
       } else {
+        const hangUp = agentHungUp(ending) && action === "delete_room";
         ctx.shutdown(endReason);
+        void forceCallEnd(ctx, hangUp);
       }
     }, sessionCloseMs));
   });
@@ -164,16 +189,50 @@ export function endJobAfterClose(
       close_reason: ev.reason,
       ...(error ? { error } : {}),
     });
-    if (!logged) return; // a forced ending already ended the job
-    const agentHungUp = ending.requestedBy === "end_session" && !ending.userGone;
-    if (agentHungUp && action === "delete_room" && !ctx.isFakeJob) {
+    if (!logged) return; // a forced ending already ended the call
+    if (agentHungUp(ending) && action === "delete_room" && !ctx.isFakeJob) {
       ctx.addShutdownCallback(() => deleteRoomBounded(ctx));
     }
-    if (ctx.isFakeJob) ctx.addShutdownCallback(armConsoleExit);
+    if (ctx.isFakeJob) {
+      const code = FAILURE_END_REASONS.has(endReason) ? MODEL_FAILURE_EXIT_CODE : 0;
+      ctx.addShutdownCallback(() => armConsoleExit(code));
+    }
     ctx.shutdown(endReason);
     resolve(endReason);
   });
   return promise;
+}
+
+/** True when the agent ended the call (end_session) with the user still there. */
+function agentHungUp(ending: CallEnding): boolean {
+  return ending.requestedBy === "end_session" && !ending.userGone;
+}
+
+/**
+ * The forced ending in a worker: the call ends now, whatever the stuck close
+ * does. Deleting the room hangs up every participant (a phone caller too);
+ * leaving it takes the agent out. Both at once, each bounded, each failure
+ * logged, neither waiting for agents-js's shutdown.
+ */
+async function forceCallEnd(ctx: JobLike, deleteRoom: boolean): Promise<void> {
+  const leave = async () => {
+    const left = await withTimeout(
+      ctx.room.disconnect().then(() => true, (error) => {
+        log().warn({ error: String(error) }, "the forced ending could not leave the room");
+        return false;
+      }),
+      ROOM_DISCONNECT_TIMEOUT_MS,
+    );
+    if (left === TIMED_OUT) {
+      log().warn(
+        { timeout_ms: ROOM_DISCONNECT_TIMEOUT_MS },
+        "the forced ending could not leave the room in time; the job process ends it when it exits",
+      );
+    } else if (left) {
+      log().info("the forced ending left the room");
+    }
+  };
+  await Promise.all([leave(), deleteRoom ? deleteRoomBounded(ctx) : undefined]);
 }
 
 /**
@@ -233,7 +292,12 @@ function exitConsole(code: number): void {
 
 async function deleteRoomBounded(ctx: JobLike): Promise<void> {
   log().info("deleting the room to hang up every participant (END_CALL_ACTION=delete_room)");
-  const result = await withTimeout(ctx.deleteRoom(), DELETE_ROOM_TIMEOUT_MS);
+  const result = await withTimeout(
+    ctx.deleteRoom().catch((error) => {
+      log().warn({ error: String(error) }, "the LiveKit API did not delete the room; leaving it");
+    }),
+    DELETE_ROOM_TIMEOUT_MS,
+  );
   if (result === TIMED_OUT) {
     log().warn(
       { timeout_ms: DELETE_ROOM_TIMEOUT_MS },
@@ -248,15 +312,17 @@ async function deleteRoomBounded(ctx: JobLike): Promise<void> {
  * (see `CONSOLE_EXIT_GRACE_MS`). This runs as the last shutdown callback, after
  * the models and signal listeners were released; what agents-js still does
  * after it is flush the logs and, only when a plugin registered a local
- * inference runner, close the inference process. So the process exits 0 once
- * that is given its bound. The timer is unref'd: if the loop empties first,
- * the process ends by itself.
+ * inference runner, close the inference process. So the process exits once
+ * that is given its bound: 0, or `MODEL_FAILURE_EXIT_CODE` (3) when the call
+ * ended because the models failed. The timer is unref'd: if the loop empties
+ * first, the process ends by itself, with the same status.
  */
-function armConsoleExit(): Promise<void> {
+function armConsoleExit(code: number): Promise<void> {
   const inferenceProcess = Object.keys(InferenceRunner.registeredRunners).length > 0;
   const graceMs = inferenceProcess ? CONSOLE_EXIT_GRACE_MS : LOG_FLUSH_GRACE_MS;
-  const timer = setTimeout(() => Deno.exit(0), graceMs);
+  Deno.exitCode = code; // also when the loop empties first
+  const timer = setTimeout(() => Deno.exit(code), graceMs);
   Deno.unrefTimer(timer);
-  log().debug({ grace_ms: graceMs }, "console teardown done; exiting");
+  log().debug({ grace_ms: graceMs, exit_code: code }, "console teardown done; exiting");
   return Promise.resolve();
 }

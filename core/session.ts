@@ -10,6 +10,13 @@ import { inference, type llm, type stt, type tts, type VAD, voice } from "@livek
 import { MAX_UNRECOVERABLE_ERRORS } from "./bounds.ts";
 import { log } from "./log.ts";
 import type { AgentConfig, TurnDetection } from "./config.ts";
+import type { CallEnding } from "./ending.ts";
+import { GuardedSession } from "./reply_guard.ts";
+
+/** agents-js's per-model retry settings (`SessionConnectOptions`; production keeps its defaults). */
+export type ConnOptions =
+  & NonNullable<ConstructorParameters<typeof voice.AgentSession>[0]>["connOptions"]
+  & object;
 
 /** The three models and the VAD a session runs on. */
 export interface SessionModels {
@@ -44,17 +51,33 @@ export function inferenceModels(
 
 /**
  * Creates the session with preemptive generation on and the chosen turn
- * detection. The first unrecoverable LLM or TTS error closes it
- * (`MAX_UNRECOVERABLE_ERRORS`, see bounds.ts): the plugins' own retries have
- * run by then, and the goodbye is still attempted.
+ * detection, guarded so that once `ending` has started no input gets a reply
+ * (`core/reply_guard.ts`). agents-js closes it on every unrecoverable model
+ * error it is shown (`MAX_UNRECOVERABLE_ERRORS`, see bounds.ts); the agent's
+ * failed-turn policy (`core/turn_failures.ts`) decides which ones it is shown.
  */
 export function createSession(
   models: SessionModels,
   turnDetection: TurnDetection = "default",
-): voice.AgentSession {
-  const session = new voice.AgentSession({
+  ending?: CallEnding,
+  connOptions: Omit<ConnOptions, "maxUnrecoverableErrors"> = {},
+): GuardedSession {
+  const session = new GuardedSession({
     ...models,
-    connOptions: { maxUnrecoverableErrors: MAX_UNRECOVERABLE_ERRORS },
+    connOptions: {
+      ...connOptions,
+      // agents-js 1.9.0 retries a TTS stream without resending its text (the
+      // first attempt consumed it once connected), so a socket that fails
+      // mid-speech is "retried" into silence and reported nowhere: the reply
+      // or the goodbye just ends early. With no retry every TTS failure
+      // surfaces as an error: a failed turn (core/turn_failures.ts), or a
+      // goodbye known to be cut (`partial`) or unheard (and then said once
+      // more by sayBounded, text included). What this gives up: a retry
+      // after a failed connect, which does resend; such a blip now costs one
+      // turn, and is counted and logged like any other failure.
+      ttsConnOptions: { ...connOptions.ttsConnOptions, maxRetry: 0 },
+      maxUnrecoverableErrors: MAX_UNRECOVERABLE_ERRORS,
+    },
     turnHandling: {
       preemptiveGeneration: { enabled: true },
       // `default` leaves agents-js's choice (its cloud end-of-turn model).
@@ -70,6 +93,7 @@ export function createSession(
   session.on(voice.AgentSessionEventTypes.Error, (ev) => {
     log().debug({ source: ev.source?.constructor?.name }, "model error reported to the session");
   });
+  if (ending) session.guard(ending);
   return session;
 }
 

@@ -8,6 +8,26 @@
  * @module
  */
 
+import { APIConnectionError } from "@livekit/agents";
+
+/**
+ * The error the agent surfaces to the session when the watchdog cut a reply:
+ * an `APIConnectionError` (not retryable), so agents-js treats it exactly as
+ * a failure after the plugin's retries; its own name tells it apart from a
+ * real connection failure (there is nothing to probe: the gateway answered).
+ */
+export class LlmStallError extends APIConnectionError {
+  /** Creates the error for a stall after `waitedMs` without a chunk. */
+  constructor(readonly stall: LlmStall, readonly waitedMs: number) {
+    super({
+      message: `LLM reply ${stall === "first_chunk" ? "did not start" : "stopped mid-reply"}: ` +
+        `no chunk for ${waitedMs} ms`,
+      options: { retryable: false },
+    });
+    this.name = "LlmStallError";
+  }
+}
+
 /** What stalled, for the warning and the error surfaced to the session. */
 export type LlmStall = "first_chunk" | "idle";
 

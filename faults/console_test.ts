@@ -26,7 +26,15 @@ import {
   LIBRARY_CANCEL_WAIT_MS,
   LIBRARY_CLOSE_COMMIT_MS,
 } from "../core/bounds.ts";
-import { type Gateway, type LlmBrain, offlineBrain, startGateway } from "../simulation/mod.ts";
+import {
+  type Gateway,
+  type LlmBrain,
+  offlineBrain,
+  startGateway,
+  synthesizeVoice,
+  ttsDurationMs,
+} from "../simulation/mod.ts";
+import { startCpuLoad } from "../testbed/cpu_load.ts";
 import { MAIN } from "../testbed/process.ts";
 import { until } from "../testbed/wait.ts";
 
@@ -66,6 +74,10 @@ function groupPids(pgid: number): number[] {
 interface BrokerPlan {
   /** Acknowledge `audio_playback_flush` (after the audio's real duration). Default true. */
   ack?: boolean;
+  /** Turn the agent's microphone input on (default off: typed input only). */
+  audioIn?: boolean;
+  /** Extra environment for the agent. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -76,9 +88,14 @@ interface BrokerPlan {
  */
 class RawBroker {
   readonly events: pb.AgentSessionEvent[] = [];
+  /** Responses to requests, by request id. */
+  readonly responses = new Map<string, pb.SessionResponse>();
   audioFrames = 0;
   /** Milliseconds of agent audio received. */
   audioMs = 0;
+  /** Each utterance as received: its audio, and whether a clear cut it. */
+  readonly segments: { ms: number; cleared: boolean }[] = [];
+  #inSegment = false;
   #reading = true;
   #ids = 0;
   readonly #listeners = new Set<() => void>();
@@ -104,7 +121,11 @@ class RawBroker {
             const ms = (m.value.samplesPerChannel / (m.value.sampleRate || 48000)) * 1000;
             pendingMs += ms;
             this.audioMs += ms;
+            if (!this.#inSegment) this.segments.push({ ms: 0, cleared: false });
+            this.#inSegment = true;
+            this.segments[this.segments.length - 1].ms += ms;
           } else if (m.case === "audioPlaybackFlush") {
+            this.#inSegment = false;
             const ms = pendingMs;
             pendingMs = 0;
             if (this.plan.ack !== false) {
@@ -119,8 +140,13 @@ class RawBroker {
             }
           } else if (m.case === "audioPlaybackClear") {
             pendingMs = 0;
+            const last = this.segments.at(-1);
+            if (last && (this.#inSegment || !last.cleared)) last.cleared = true;
+            this.#inSegment = false;
           } else if (m.case === "event") {
             this.events.push(m.value);
+          } else if (m.case === "response") {
+            this.responses.set(m.value.requestId, m.value);
           }
           for (const l of this.#listeners) l();
         }
@@ -166,17 +192,19 @@ class RawBroker {
     }
   }
 
-  request(request: pb.SessionRequest["request"]): Promise<void> {
+  /** Sends a request; resolves with its id once written. */
+  async request(request: pb.SessionRequest["request"]): Promise<string> {
     const requestId = `t${++this.#ids}`;
-    return this.send({ case: "request", value: new pb.SessionRequest({ requestId, request }) });
+    await this.send({ case: "request", value: new pb.SessionRequest({ requestId, request }) });
+    return requestId;
   }
 
   /** Text in, audio out (flushes must be acked), as `lk console --text` with audio. */
-  async textWithAudio(): Promise<void> {
+  async textWithAudio(audioIn = false): Promise<void> {
     await this.request({
       case: "updateIo",
       value: new pb.SessionRequest_UpdateIO({
-        input: new pb.SessionRequest_UpdateIO_Input({ audioEnabled: false }),
+        input: new pb.SessionRequest_UpdateIO_Input({ audioEnabled: audioIn }),
         output: new pb.SessionRequest_UpdateIO_Output({
           audioEnabled: true,
           transcriptionEnabled: false,
@@ -185,8 +213,37 @@ class RawBroker {
     });
   }
 
-  say(text: string): Promise<void> {
+  /** `run_input`, as the console sends a typed line; resolves with the request id. */
+  say(text: string): Promise<string> {
     return this.request({ case: "runInput", value: new pb.SessionRequest_RunInput({ text }) });
+  }
+
+  /**
+   * Speaks `text` into the agent's microphone: the stand-in's synthetic voice at
+   * 48 kHz in 20 ms frames paced in real time, then `silenceMs` of silence so the
+   * turn can end. Resolves when the last frame was sent.
+   */
+  async speak(text: string, silenceMs = 1_500): Promise<void> {
+    const voice = synthesizeVoice(text, 48_000);
+    const frame = 960;
+    const total = voice.length + Math.round(48 * silenceMs);
+    const t0 = performance.now();
+    for (let off = 0, n = 0; off < total; off += frame, n++) {
+      const pcm = new Int16Array(frame);
+      if (off < voice.length) pcm.set(voice.subarray(off, Math.min(off + frame, voice.length)));
+      await this.send({
+        case: "audioInput",
+        value: new pb.AgentSessionMessage_ConsoleIO_AudioFrame({
+          data: new Uint8Array(pcm.buffer),
+          sampleRate: 48_000,
+          numChannels: 1,
+          samplesPerChannel: frame,
+        }),
+      });
+      // Real-time pacing of a microphone, not a wait for a condition.
+      const due = t0 + (n + 1) * 20;
+      await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
+    }
   }
 
   /** Stops reading, lets the agent's audio pile up unread, then closes: the kernel resets. */
@@ -239,6 +296,7 @@ async function startRun(brain: LlmBrain, plan: BrokerPlan = {}): Promise<Run> {
       LIVEKIT_INFERENCE_URL: gw.url,
       GOODBYE_TIMEOUT_MS: String(G),
       TURN_DETECTION: "vad",
+      ...plan.env,
     },
     onLine: (l) => lines.push(stripAnsi(l)),
   });
@@ -250,7 +308,7 @@ async function startRun(brain: LlmBrain, plan: BrokerPlan = {}): Promise<Run> {
       ),
     ]);
     const broker = new RawBroker(conn, plan);
-    await broker.textWithAudio();
+    await broker.textWithAudio(plan.audioIn);
     return { agent, broker, gw, lines, listener };
   } catch (e) {
     await agent.kill();
@@ -424,6 +482,63 @@ Deno.test("console: a second signal during the goodbye exits at once (130), with
     const line = sessionEnded(text);
     assertStringIncludes(line, 'end_reason: "end_session"');
     assertStringIncludes(line, 'forced: "second SIGINT"');
+  } finally {
+    await endRun(run);
+  }
+});
+
+Deno.test("console: typed and spoken input during the ending, both cores busy: no reply, the goodbye received in full and last, exit 0", async () => {
+  await using _load = startCpuLoad();
+  // A long farewell in the end_session turn, so the input lands well inside the ending.
+  const farewell = "It was really nice talking to you today, take care and have a lovely evening.";
+  const brain: LlmBrain = (req) =>
+    req.messages.at(-1)?.role === "user"
+      ? { text: farewell, toolCalls: [{ name: "end_session", arguments: "{}" }] }
+      : { text: "Hello." };
+  const run = await startRun(brain, { audioIn: true });
+  try {
+    await run.broker.say("bye");
+    // end_session runs while the farewell is synthesized; the user talks over it.
+    await run.broker.until(() => run.broker.audioFrames > 0, CONNECT_MS, "the farewell's audio");
+    const t0 = performance.now();
+    const spoken = run.broker.speak("and one more thing before you go");
+    // Typed as soon as the broker hears of end_session (the console protocol's
+    // run_input: agents-js force-interrupts the current speech first) ...
+    await run.broker.until(() => run.broker.endSessionCalled(), 20_000, "end_session");
+    const typed = [await run.broker.say("Wait, what is the weather like?")];
+    // ... and again as the goodbye is synthesized.
+    await run.gw.waitFor((e) => e.kind === "tts_transcript" && e.text === "Goodbye!", 20_000);
+    typed.push(await run.broker.say("Tell me a joke first."));
+    await spoken;
+    const { status, text } = await exited(run, t0, EXIT_BOUND_MS + ttsDurationMs(farewell));
+    assertEquals(status.code, 0);
+    const line = sessionEnded(text);
+    assertStringIncludes(line, 'end_reason: "end_session"');
+    assertStringIncludes(line, 'goodbye: "played"');
+
+    assertEquals(
+      run.gw.log.filter((e) => e.kind === "llm_request").length,
+      1,
+      "the LLM was asked about input that arrived during the ending",
+    );
+    assert(
+      run.gw.log.some((e) => e.kind === "stt_final"),
+      "the spoken input never reached the agent's STT: the test proved nothing",
+    );
+    const synthesized = run.gw.synthesized();
+    assertEquals(synthesized.at(-1), "Goodbye!");
+    assertEquals(synthesized.filter((t) => t === "Goodbye!").length, 1);
+    for (const t of synthesized.slice(0, -1)) {
+      assert(farewell.includes(t), `"${t}" was synthesized during the ending`);
+    }
+    const goodbye = run.broker.segments.at(-1)!;
+    assertEquals(goodbye.cleared, false, "the goodbye was cut");
+    // Two 20 ms frames of slack: the resampler's frame boundaries and its flush.
+    assertAlmostEquals(goodbye.ms, ttsDurationMs("Goodbye!"), 40);
+    for (const id of typed) {
+      const response = run.broker.responses.get(id);
+      assert(response?.error, `run_input ${id} during the ending got a reply: ${response}`);
+    }
   } finally {
     await endRun(run);
   }

@@ -8,9 +8,10 @@
  */
 import { inference, initializeLogger, JobProcess, voice } from "@livekit/agents";
 import { GoodbyeAgent } from "../agent.ts";
+import type { AgentReport } from "../core/console_report.ts";
 import { CallEnding, TIMED_OUT, withTimeout } from "../core/ending.ts";
 import { type EndingBounds, endJobAfterClose } from "../core/job.ts";
-import { createSession } from "../core/session.ts";
+import { type ConnOptions, createSession } from "../core/session.ts";
 import { prewarm, type PrewarmData, prewarmedVad } from "../prewarm.ts";
 import {
   type Gateway,
@@ -44,6 +45,12 @@ export interface FaultCallOptions {
   speechDrainMs?: number;
   /** Ending bounds of the job glue. */
   bounds?: EndingBounds;
+  /** `MAX_FAILED_TURNS` of the agent (production default 3). */
+  maxFailedTurns?: number;
+  /** The job the glue ends (default a {@link RecordingJob} in worker mode). */
+  job?: RecordingJob;
+  /** Plugin retry settings (default agents-js's: 4 attempts, 0.1 + 2 + 2 s apart). */
+  connOptions?: ConnOptions;
 }
 
 /** A running call; dispose it (`await using`) to close everything. */
@@ -53,7 +60,10 @@ export interface FaultCall extends AsyncDisposable {
   speaker: RecordingAudioOutput;
   ending: CallEnding;
   job: RecordingJob;
+  agent: GoodbyeAgent;
   logs: LogCapture;
+  /** What the agent reported for a console (`core/console_report.ts`), in order. */
+  reports: AgentReport[];
   /** `performance.now()` when the session had started. */
   startedAt: number;
   /** Resolves with the end reason and the ms from `from` to `Close`; throws past `ms`. */
@@ -72,6 +82,7 @@ export async function startFaultCall(options: FaultCallOptions = {}): Promise<Fa
     faults: options.faults,
   });
   const auth = { baseURL: gw.url, apiKey: KEY, apiSecret: SECRET };
+  const ending = new CallEnding();
   const session = createSession(
     {
       stt: new inference.STT({ model: "deepgram/nova-3", language: "en", ...auth }),
@@ -84,11 +95,14 @@ export async function startFaultCall(options: FaultCallOptions = {}): Promise<Fa
       vad: prewarmedVad(proc),
     },
     "vad",
+    ending,
+    options.connOptions,
   );
+  const reports: AgentReport[] = [];
+  ending.report = (r) => reports.push(r);
   const speaker = new RecordingAudioOutput();
   session.output.audio = speaker;
-  const ending = new CallEnding();
-  const job = new RecordingJob();
+  const job = options.job ?? new RecordingJob();
   let closedAt = 0;
   session.once(voice.AgentSessionEventTypes.Close, () => closedAt = performance.now());
   const ended = endJobAfterClose(job, session, ending, "delete_room", {
@@ -102,6 +116,8 @@ export async function startFaultCall(options: FaultCallOptions = {}): Promise<Fa
     goodbyeTimeoutMs: options.goodbyeTimeoutMs ?? 2_000,
     llmTimeouts: options.llmTimeouts,
     speechDrainMs: options.speechDrainMs,
+    maxFailedTurns: options.maxFailedTurns,
+    gatewayUrl: gw.url,
   });
   await session.start({ agent });
   const startedAt = performance.now();
@@ -111,7 +127,9 @@ export async function startFaultCall(options: FaultCallOptions = {}): Promise<Fa
     speaker,
     ending,
     job,
+    agent,
     logs,
+    reports,
     startedAt,
     async waitClosed(ms) {
       const reason = await withTimeout(ended, ms);
@@ -128,9 +146,10 @@ export async function startFaultCall(options: FaultCallOptions = {}): Promise<Fa
     async [Symbol.asyncDispose]() {
       try {
         speaker.dispose();
-        // A test may leave the ending stuck on purpose; release it so close() can finish.
+        // A test may leave the ending stuck on purpose; release it so close() can
+        // finish. Through the activity: the session refuses interrupts while ending.
         try {
-          session.interrupt({ force: true });
+          agent.getActivityOrThrow().interrupt({ force: true });
         } catch {
           // already closed
         }

@@ -14,7 +14,8 @@ import { assert, assertEquals, assertGreater, assertLess } from "@std/assert";
 import { GOODBYE } from "../agent.ts";
 import { closeBoundMs, LIBRARY_CLOSE_COMMIT_MS } from "../core/bounds.ts";
 import { type LlmBrain, OFFLINE_GOODBYE_TEXT, ttsDurationMs } from "../simulation/mod.ts";
-import type { PlayedSegment } from "../stand_in/session_fakes.ts";
+import { LibraryShutdownJob, type PlayedSegment } from "../stand_in/session_fakes.ts";
+import { until } from "../testbed/wait.ts";
 import { type FaultCall, startFaultCall } from "./session_harness.ts";
 
 /** Goodbye bound used by these tests (production: GOODBYE_TIMEOUT_MS, 10 s). */
@@ -85,8 +86,15 @@ function assertNoUnhandledError(call: FaultCall): void {
 
 // ---------------------------------------------------------------- LLM
 
-Deno.test("LLM answers 500 on the goodbye turn: retried, then the session closes with llm_error and still says goodbye", async () => {
-  await using call = await startFaultCall({ faults: { llm: "error" }, goodbyeTimeoutMs: G });
+// With MAX_FAILED_TURNS=1 the first failed turn ends the call: the close path of a model
+// failure, bounded. (Failed turns below the limit: faults/failed_turns_test.ts.)
+
+Deno.test("LLM answers 500 on the goodbye turn: retried, then (MAX_FAILED_TURNS=1) the session closes with llm_error and still says goodbye", async () => {
+  await using call = await startFaultCall({
+    faults: { llm: "error" },
+    goodbyeTimeoutMs: G,
+    maxFailedTurns: 1,
+  });
   await sayAndWaitClosed(call, "Okay, goodbye!", RETRY_BUDGET_MS + closeBoundMs(G, 0));
   assertEquals(call.gw.log.filter((e) => e.kind === "llm_request").length, 4, "4 attempts");
   assertEquals(call.endLine().end_reason, "llm_error");
@@ -103,6 +111,7 @@ Deno.test("LLM stream stalls mid-reply: the watchdog cancels it, the session clo
     faults: { llm: "stall_mid_stream" },
     goodbyeTimeoutMs: G,
     llmTimeouts: { idleMs },
+    maxFailedTurns: 1,
   });
   await sayAndWaitClosed(call, "Okay, goodbye!", idleMs + closeBoundMs(G, 0));
   const w = warning(call, (l) => l.stalled === "llm");
@@ -117,6 +126,7 @@ Deno.test("LLM stream dropped mid-reply: the session closes with llm_error, the 
   await using call = await startFaultCall({
     faults: { llm: "drop_mid_stream" },
     goodbyeTimeoutMs: G,
+    maxFailedTurns: 1,
   });
   await sayAndWaitClosed(call, "Okay, goodbye!", RETRY_BUDGET_MS + closeBoundMs(G, 0));
   assertEquals(call.endLine().end_reason, "llm_error");
@@ -188,7 +198,7 @@ Deno.test("TTS fails the goodbye once: the second try is heard in full", async (
   assertGoodbyeHeardInFull(call);
 });
 
-Deno.test("TTS socket drops in the middle of Goodbye!: the part synthesized is played, then the call ends", async () => {
+Deno.test("TTS socket drops in the middle of Goodbye!: the part synthesized is played, reported as partial, then the call ends", async () => {
   await using call = await startFaultCall({
     brain: toolOnly(),
     faults: { tts: "drop_mid_audio" },
@@ -200,12 +210,19 @@ Deno.test("TTS socket drops in the middle of Goodbye!: the part synthesized is p
   assertGreater(seg.playedMs, 0);
   assertLess(seg.capturedMs, ttsDurationMs(GOODBYE), "more than the part before the drop?");
   assertEquals(call.endLine().end_reason, "end_session");
+  // Not "played": agents-js's retry would have ended the stream in silence and hidden the drop.
+  assertEquals(call.endLine().goodbye, "partial");
+  assertEquals(call.gw.synthesized(), [GOODBYE], "a partly heard goodbye is not said again");
 });
 
 // ---------------------------------------------------------------- STT
 
 Deno.test("STT refused at start: retried, then the session closes with stt_error and says goodbye", async () => {
-  await using call = await startFaultCall({ faults: { stt: "refuse" }, goodbyeTimeoutMs: G });
+  await using call = await startFaultCall({
+    faults: { stt: "refuse" },
+    goodbyeTimeoutMs: G,
+    maxFailedTurns: 1,
+  });
   const { at } = await call.waitClosed(RETRY_BUDGET_MS + closeBoundMs(G, 0) + 5_000);
   const ms = Math.round(at - call.startedAt);
   console.log(`closed in ${ms} ms (bound ${RETRY_BUDGET_MS + closeBoundMs(G, 0)} ms)`);
@@ -263,4 +280,61 @@ Deno.test("a close that does not come within SESSION_CLOSE_TIMEOUT ends the job 
   assertEquals(w.timeout_ms, sessionCloseMs);
   assertEquals(call.endLine().forced, "close_timeout");
   assertEquals(call.job.shutdownReasons, ["end_session"]);
+});
+
+// ---------------------------------------------------------------- the forced ending in a worker
+
+Deno.test("worker, close stuck past its bound: the room is deleted and the agent has left within the bound, while agents-js's own shutdown still waits on the close", async () => {
+  const sessionCloseMs = 800;
+  const job = new LibraryShutdownJob();
+  try {
+    // The LLM's farewell never finishes playing: the close stays stuck (drain 15 s).
+    await using call = await startFaultCall({
+      goodbyeTimeoutMs: 3_000,
+      bounds: { sessionCloseMs },
+      job,
+    });
+    job.session = call.session;
+    call.speaker.neverFinish = true;
+    void call.session.run({ userInput: "Okay, goodbye!" }).wait().catch(() => {});
+    const toolCall = await call.gw.waitFor((e) => e.kind === "llm_tool_call", 5_000);
+    await until(
+      () => job.roomsDeleted === 1 && job.roomsLeft === 1,
+      sessionCloseMs + 5_000,
+      "the forced ending to delete the room and leave it",
+    );
+    const ms = Math.round(performance.now() - toolCall.t);
+    console.log(`room deleted and left in ${ms} ms (bound ${sessionCloseMs} ms)`);
+    assertLess(ms, sessionCloseMs + SCHEDULING_MS);
+    assertEquals(
+      job.milestones.closeReturned,
+      undefined,
+      "agents-js's shutdown was not held by the close: this test proves nothing",
+    );
+    assertEquals(job.shutdownReasons, ["end_session"]);
+    const end = call.endLine();
+    assertEquals(end.forced, "close_timeout");
+    // The goodbye was asked for but waits behind the farewell that never finishes.
+    assertEquals(end.goodbye, "queued");
+  } finally {
+    await job.finished(); // released by the call's disposal
+  }
+});
+
+Deno.test("a forced ending while the goodbye is audibly playing logs goodbye in_progress, not none", async () => {
+  const sessionCloseMs = 800;
+  await using call = await startFaultCall({
+    brain: toolOnly(),
+    goodbyeTimeoutMs: 3_000,
+    bounds: { sessionCloseMs },
+  });
+  call.speaker.neverFinish = true; // the goodbye plays and is never acknowledged
+  void call.session.run({ userInput: "bye" }).wait().catch(() => {});
+  await call.waitClosed(sessionCloseMs + 5_000);
+  assert(goodbyeSegment(call), "the goodbye never started playing");
+  assertEquals(call.endLine().forced, "close_timeout");
+  assertEquals(call.endLine().goodbye, "in_progress");
+  // A worker with END_CALL_ACTION=leave would only leave; this one hangs up too.
+  assertEquals(call.job.roomsDeleted, 1);
+  assertEquals(call.job.roomsLeft, 1);
 });

@@ -10,6 +10,7 @@
  */
 import { type APIConnectOptions, tts, voice } from "@livekit/agents";
 import type { JobLike } from "../core/job.ts";
+import { withTimeout } from "../core/ending.ts";
 import { AudioFrame } from "@livekit/rtc-node";
 
 /** Sample rate of {@link RecordingTTS}'s audio. */
@@ -203,8 +204,17 @@ export class RecordingJob implements JobLike {
   callbacks: (() => Promise<void>)[] = [];
   /** Rooms deleted. */
   roomsDeleted = 0;
+  /** Times the agent left the room (`room.disconnect()`). */
+  roomsLeft = 0;
+  /** The room: leaving it is recorded. */
+  readonly room = { disconnect: (): Promise<void> => this.leaveRoom() };
   /** Creates a job; `isFakeJob` true stands for console mode. */
   constructor(readonly isFakeJob = false) {}
+  /** Records the agent leaving the room (what `room.disconnect()` does). */
+  leaveRoom(): Promise<void> {
+    this.roomsLeft++;
+    return Promise.resolve();
+  }
   /** Records the shutdown. */
   shutdown(reason = ""): void {
     this.shutdownReasons.push(reason);
@@ -221,5 +231,50 @@ export class RecordingJob implements JobLike {
   /** Runs the registered callbacks in order, as agents-js does when the job ends. */
   async runShutdownCallbacks(): Promise<void> {
     for (const callback of this.callbacks) await callback();
+  }
+}
+
+/**
+ * A job whose `shutdown()` behaves as agents-js 1.9.0's job process does
+ * (ipc/job_proc_lazy_main.ts, job_lifecycle.ts): it awaits the job's session
+ * `close()` for up to 60 s (`finalizeSession`, `SESSION_CLOSE_TIMEOUT`), only
+ * then disconnects from the room, and only then runs every shutdown callback
+ * (in parallel, `runShutdownCallbacks`). So with a stuck close, nothing the
+ * job glue left to agents-js happens for a minute. Leaving and deleting are
+ * recorded as in {@link RecordingJob}.
+ */
+export class LibraryShutdownJob extends RecordingJob {
+  /** agents-js's `SESSION_CLOSE_TIMEOUT` in job_lifecycle.ts. */
+  static readonly SESSION_CLOSE_TIMEOUT_MS = 60_000;
+  /** The job's primary session (`ctx._primaryAgentSession`); set once it exists. */
+  session?: voice.AgentSession;
+  /** Milestones of the shutdown, in ms since `shutdown()`. */
+  readonly milestones: { closeReturned?: number; disconnected?: number; callbacksRun?: number } =
+    {};
+  #done?: Promise<void>;
+
+  /** Starts agents-js's shutdown sequence (once), recording the reason. */
+  override shutdown(reason = ""): void {
+    super.shutdown(reason);
+    this.#done ??= this.#run();
+  }
+
+  /** Resolves when the shutdown sequence has finished (at once if it never started). */
+  finished(): Promise<void> {
+    return this.#done ?? Promise.resolve();
+  }
+
+  async #run(): Promise<void> {
+    const t0 = performance.now();
+    // The close event is handled on a later turn (once(closeEvent, 'close')).
+    await Promise.resolve();
+    if (this.session) {
+      await withTimeout(this.session.close(), LibraryShutdownJob.SESSION_CLOSE_TIMEOUT_MS);
+    }
+    this.milestones.closeReturned = performance.now() - t0;
+    await this.leaveRoom();
+    this.milestones.disconnected = performance.now() - t0;
+    await Promise.allSettled(this.callbacks.map((cb) => Promise.resolve().then(cb)));
+    this.milestones.callbacksRun = performance.now() - t0;
   }
 }

@@ -16,6 +16,7 @@
  */
 import { AgentServer, initializeLogger, log, ServerOptions } from "@livekit/agents";
 import { USAGE_EXIT_CODE, UserError } from "../core/errors.ts";
+import { redactUrl } from "../core/redact.ts";
 import { parseWorkerOptions, type WorkerOptions } from "./options.ts";
 import { ConnectFailure, preflight } from "./preflight.ts";
 import { ShutdownController } from "./shutdown.ts";
@@ -119,9 +120,9 @@ export async function runWorkerCommand(argv: string[], opts: RunWorkerOptions): 
     if (!shutdown.stopping) {
       // agents-js's WorkerError names the URL, the attempts and the last cause.
       logger.fatal(
-        `worker stopped: ${
-          message(error)
-        }; check that the LiveKit server at ${options.url} is running`,
+        `worker stopped: ${message(error)}; check that the LiveKit server at ${
+          redactUrl(options.url)
+        } is running`,
       );
       return await shutdown.stop("worker failed", FAILURE_EXIT_CODE);
     }

@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { availableParallelism } from "node:os";
 import { UserError } from "../core/errors.ts";
+import { redactUrl } from "../core/redact.ts";
 
 /** The worker commands. */
 export type WorkerCommand = "start" | "dev" | "connect";
@@ -319,12 +320,16 @@ function resolveUrl(given: { value?: string; name: string }): string {
     !parsed || !["ws:", "wss:", "http:", "https:"].includes(parsed.protocol) || !parsed.hostname
   ) {
     throw new UserError(
-      `${given.name}="${raw}" is not a LiveKit URL; use ws://, wss://, http:// or https:// and a host, e.g. wss://my-project.livekit.cloud`,
+      `${given.name}="${
+        redactUrl(raw)
+      }" is not a LiveKit URL; use ws://, wss://, http:// or https:// and a host, e.g. wss://my-project.livekit.cloud`,
     );
   }
   if (parsed.search || parsed.hash || parsed.username || parsed.password) {
     throw new UserError(
-      `${given.name}="${raw}" must not carry credentials, a query or a fragment; use the bare server URL and LIVEKIT_API_KEY/LIVEKIT_API_SECRET`,
+      `${given.name}="${
+        redactUrl(raw)
+      }" must not carry credentials, a query or a fragment; use the bare server URL and LIVEKIT_API_KEY/LIVEKIT_API_SECRET`,
     );
   }
   return normaliseUrl(parsed);

@@ -125,3 +125,26 @@ Deno.test("MAX_JOBS: load is active calls / MAX_JOBS, full at MAX_JOBS; bad valu
     );
   }
 });
+
+Deno.test("a LIVEKIT_URL or --url carrying credentials is refused without echoing the secret", () => {
+  const secret = "sup3r-s3cret";
+  for (
+    const [args, url] of [
+      [["start"], `wss://devkey:${secret}@lk.example.com`],
+      [["start"], `wss://lk.example.com/?access_token=${secret}`],
+      [["dev"], `devkey:${secret}@lk.example.com`], // no scheme: refused as not a URL
+    ] as const
+  ) {
+    const error = assertThrows(
+      () => parseWorkerOptions([...args], env({ ...creds, LIVEKIT_URL: url })),
+      UserError,
+    );
+    assertEquals(error.message.includes(secret), false, error.message);
+    assertEquals(error.message.includes("***"), true, error.message);
+  }
+  const viaFlag = assertThrows(
+    () => parseWorkerOptions(["start", `--url=wss://k:${secret}@h`], env(creds)),
+    UserError,
+  );
+  assertEquals(viaFlag.message.includes(secret), false, viaFlag.message);
+});

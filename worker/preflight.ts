@@ -12,6 +12,7 @@
 import type { ClientRequest, IncomingMessage } from "node:http";
 import WebSocket from "ws";
 import { workerToken } from "./token.ts";
+import { redactUrl } from "../core/redact.ts";
 
 /** Why one connection attempt failed. */
 export interface ProbeFailure {
@@ -170,7 +171,8 @@ export function retryDelayMs(n: number): number {
 export async function preflight(
   opts: ProbeOptions & { maxRetry: number; logger: LineLogger; signal?: AbortSignal },
 ): Promise<void> {
-  const shown = opts.url;
+  // Validated bare by options.ts; redacted anyway, so no later change can leak a secret here.
+  const shown = redactUrl(opts.url);
   for (let attempt = 1;; attempt++) {
     opts.signal?.throwIfAborted();
     const failure = await probeWorkerEndpoint(opts);

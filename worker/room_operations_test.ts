@@ -4,7 +4,6 @@
  * `room_call_test.ts` (see `testbed/real_room.ts`).
  */
 import { assert, assertEquals, assertFalse, assertMatch } from "@std/assert";
-import { GOODBYE } from "../agent.ts";
 import { ROOM_RECONNECT_TIMEOUT_MS } from "../core/bounds.ts";
 import { isAlive } from "../core/process_tree.ts";
 import { type Caller, epochMs } from "../testbed/caller/mod.ts";
