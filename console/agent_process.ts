@@ -6,6 +6,7 @@
  */
 import { isCompiled } from "../compile/mod.ts";
 import { PARENT_PIPE_ENV } from "../core/parent_pipe.ts";
+import { printable } from "./sanitize.ts";
 
 /** Last lines of a stream, for showing why an agent failed. */
 export class LogRing {
@@ -40,10 +41,12 @@ export class LogRing {
   }
 }
 
-/** Removes terminal colour/cursor sequences (agents-js logs through pino-pretty). */
+/**
+ * Removes terminal colours and every other control sequence: agents-js logs
+ * through pino-pretty, and its lines can quote model text (see sanitize.ts).
+ */
 export function stripAnsi(s: string): string {
-  // deno-lint-ignore no-control-regex
-  return s.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, "");
+  return printable(s);
 }
 
 /**

@@ -4,8 +4,14 @@
  * bottom; on a pipe (CI, tests, `| tee`), one plain line per event with
  * stable prefixes (`you:`, `agent:`, `tool:`, `state:`) that scripts can grep.
  *
+ * Text that comes from outside (model replies, transcripts, tool calls, error
+ * messages) goes through {@link printable} here, so a reply cannot move the
+ * cursor, clear the screen or retitle the window.
+ *
  * @module
  */
+
+import { printable, printableLine } from "./sanitize.ts";
 
 const enc = new TextEncoder();
 
@@ -144,14 +150,17 @@ export class ConsoleUi {
   }
   /** Informational line. */
   info(s: string): void {
+    s = printable(s);
     this.line(this.tty ? this.dim(`· ${s}`) : `info: ${s}`);
   }
   /** Warning line. */
   warn(s: string): void {
+    s = printable(s);
     this.line(this.tty ? this.#c("33", `! ${s}`) : `warning: ${s}`);
   }
   /** Error line (one sentence, no stack), on stderr. */
   error(s: string): void {
+    s = printable(s);
     this.errLine(this.tty ? this.#c("31", `✗ ${s}`) : `error: ${s}`);
   }
 
@@ -164,18 +173,21 @@ export class ConsoleUi {
 
   /** What the user said (typed or transcribed). */
   user(text: string): void {
+    text = printable(text);
     this.#partial = "";
     this.line(this.tty ? `${this.#c("1;36", "you   ›")} ${text}` : `you: ${text}`);
   }
 
   /** What the agent said; `interrupted` when playout was cut short. */
   agent(text: string, interrupted = false): void {
+    text = printable(text);
     const tail = interrupted ? (this.tty ? this.dim(" (interrupted)") : " [interrupted]") : "";
     this.line(this.tty ? `${this.#c("1;35", "agent ›")} ${text}${tail}` : `agent: ${text}${tail}`);
   }
 
   /** A tool call and its result; `end_session` is highlighted. */
   tool(name: string, args: string, output: string, isError: boolean): void {
+    [name, args, output] = [printableLine(name), printableLine(args), printableLine(output)];
     const a = args && args !== "{}" ? args : "";
     const res = output ? ` → ${isError ? "error: " : ""}${output}` : "";
     if (!this.tty) {
@@ -198,7 +210,7 @@ export class ConsoleUi {
 
   /** Interim transcript of the user (TTY status line only). */
   partial(text: string): void {
-    this.#partial = text;
+    this.#partial = printableLine(text);
     if (this.tty) this.#drawStatus();
   }
 
