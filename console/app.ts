@@ -5,7 +5,7 @@
  * @module
  */
 import type { AgentSession as pb } from "@livekit/protocol";
-import { agentCommand, AgentProcess } from "./agent_process.ts";
+import { agentCommand, AgentProcess, LogFileError, openLogFile } from "./agent_process.ts";
 import {
   BrokerListenError,
   BrokerSession,
@@ -248,22 +248,26 @@ export async function runConsoleApp(args: string[], options: RunConsoleOptions):
   // Validate files before anything starts, so a typo costs nothing.
   let inputPcm: MonoPcm | undefined;
   let recorder: WavWriter | undefined;
+  let logFile: Deno.FsFile | undefined;
   try {
     if (opts.inputWav) inputPcm = await readWavFile(opts.inputWav);
+    if (opts.logFile) logFile = openLogFile(opts.logFile);
     if (opts.outputWav) recorder = WavWriter.create(opts.outputWav, WIRE_SAMPLE_RATE);
   } catch (e) {
-    if (e instanceof WavError) {
+    logFile?.close();
+    if (e instanceof WavError || e instanceof LogFileError) {
       stderrLine(`error: ${e.message}`);
       return USAGE_EXIT;
     }
     throw e;
   }
 
-  const session = new ConsoleRun(opts, options, inputPcm, recorder);
+  const session = new ConsoleRun(opts, options, inputPcm, recorder, logFile);
   try {
     return await session.run();
   } finally {
     await session.cleanup();
+    logFile?.close();
   }
 }
 
@@ -276,6 +280,7 @@ class ConsoleRun {
   readonly #run: RunConsoleOptions;
   readonly #inputPcm?: MonoPcm;
   readonly #recorder?: WavWriter;
+  readonly #logFile?: Deno.FsFile;
   #phase: Phase = "starting";
   #mode: "voice" | "text" | "wav" = "voice";
   #devices?: AudioDevices;
@@ -305,11 +310,18 @@ class ConsoleRun {
   #agentInitiated = false;
   #interruptArmed = false;
 
-  constructor(opts: ConsoleOptions, run: RunConsoleOptions, pcm?: MonoPcm, rec?: WavWriter) {
+  constructor(
+    opts: ConsoleOptions,
+    run: RunConsoleOptions,
+    pcm?: MonoPcm,
+    rec?: WavWriter,
+    logFile?: Deno.FsFile,
+  ) {
     this.#opts = opts;
     this.#run = run;
     this.#inputPcm = pcm;
     this.#recorder = rec;
+    this.#logFile = logFile;
   }
 
   async run(): Promise<number> {
@@ -391,7 +403,7 @@ class ConsoleRun {
         cmd,
         args,
         env: agentEnv,
-        logFile: opts.logFile,
+        logFile: this.#logFile,
         onLine: opts.verbose ? (l) => ui.line(ui.dim(`  │ ${l}`)) : undefined,
       });
     } catch (e) {

@@ -84,6 +84,8 @@ Deno.test({
       new DataView(floatWav.buffer).setUint16(20, 3, true); // IEEE float
       await Deno.writeFile(`${dir}/float.wav`, floatWav);
       await Deno.writeTextFile(`${dir}/notes.wav`, "not audio at all");
+      await Deno.writeFile(`${dir}/cut.wav`, encodeWav(new Int16Array(100), 16000).subarray(0, 30));
+      await Deno.writeFile(`${dir}/empty.wav`, encodeWav(new Int16Array(0), 16000));
       const port = (taken.addr as Deno.NetAddr).port;
       const cases: [string[], Record<string, string>, RegExp][] = [
         [
@@ -100,6 +102,26 @@ Deno.test({
           ["--offline", "--input-wav", `${dir}/notes.wav`],
           {},
           /^error: .*notes\.wav is not a WAV file/,
+        ],
+        [
+          ["--offline", "--input-wav", `${dir}/cut.wav`],
+          {},
+          /^error: .*cut\.wav is truncated \(its fmt chunk is cut short\); re-export it$/,
+        ],
+        [
+          ["--offline", "--input-wav", `${dir}/empty.wav`],
+          {},
+          /^error: .*empty\.wav holds no audio \(its data chunk is empty\)$/,
+        ],
+        [
+          ["--offline", "--text", "--log-file", `${dir}/no/such/folder/agent.log`],
+          {},
+          /^error: --log-file .*agent\.log cannot be written \(its folder does not exist\); pick another path$/,
+        ],
+        [
+          ["--offline", "--text", "--log-file", dir],
+          {},
+          /^error: --log-file .* cannot be written \(it is a directory\); pick another path$/,
         ],
         [
           ["--offline", "--text", "--port", String(port)],
