@@ -20,6 +20,9 @@ import { type AudioDevices, openAudioDevices } from "./portaudio.ts";
 import { type AgentStateName, ConsoleUi } from "./ui.ts";
 import { type MonoPcm, readWavFile, WavError, WavWriter } from "./wav.ts";
 import { CONSOLE_EXIT_GRACE_MS, SESSION_CLOSE_TIMEOUT_MS } from "../core/bounds.ts";
+import { ArgError, type ConsoleOptions, HELP, parseConsoleArgs } from "./options.ts";
+
+export { ArgError, type ConsoleOptions, HELP, parseConsoleArgs };
 
 /** Exit status for a mistake the user can fix (same as main.ts). */
 export const USAGE_EXIT = 2;
@@ -36,155 +39,6 @@ const AGENT_EXIT_GRACE_MS = 8_000;
  * console never kills an agent that is still within its bounds.
  */
 const AGENT_STOP_BOUND_MS = SESSION_CLOSE_TIMEOUT_MS + CONSOLE_EXIT_GRACE_MS + 1_000;
-
-/** Parsed `console` flags. */
-export interface ConsoleOptions {
-  text: boolean;
-  silent: boolean;
-  offline: boolean;
-  inputWav?: string;
-  outputWav?: string;
-  port: number;
-  connectTimeoutS: number;
-  logFile?: string;
-  logLevel: string;
-  verbose: boolean;
-  bargeIn: boolean;
-  devices: boolean;
-  help: boolean;
-}
-
-/** A bad command line; printed as one line. */
-export class ArgError extends Error {}
-
-/** The help text of `console`. */
-export const HELP = `Usage: deno task console [options]
-
-Talk to the Exit Message agent from this terminal. Starts the agent as a child
-process and acts as its console broker (what \`lk console\` does).
-
-Options:
-  --offline              Run against a local simulation of LiveKit Inference
-                         (no account, scripted replies, synthetic voice)
-  --text                 Type to the agent instead of speaking (no sound devices)
-  --silent               With --text: the agent skips speech synthesis (lk's text mode)
-  --input-wav FILE       Use a WAV recording as the microphone (real-time, any rate)
-  --output-wav FILE      Record everything the agent said to a 48 kHz WAV
-  --no-devices           Never open speakers/microphone
-  --barge-in             Keep the microphone open while the agent speaks (headsets)
-  --port N               Broker port on 127.0.0.1 (default: a free one)
-  --connect-timeout S    Seconds the agent may take to start and connect (default 60)
-  --log-file FILE        Append the agent's logs to FILE
-  --log-level LEVEL      Agent log level: trace, debug, info, warn, error (default debug)
-  --verbose              Show the agent's log lines in the terminal
-  -h, --help             Show this help
-
-Keys: type a line and press Enter to say it; Ctrl+C ends the session (the agent
-says goodbye); Ctrl+C again quits at once.
-
-The agent's half alone, for an external broker such as \`lk console\`:
-  deno run -A main.ts console --connect-addr HOST:PORT`;
-
-/** Parses `console` arguments (without the leading `console`). */
-export function parseConsoleArgs(args: string[]): ConsoleOptions {
-  const o: ConsoleOptions = {
-    text: false,
-    silent: false,
-    offline: false,
-    port: 0,
-    connectTimeoutS: 60,
-    logLevel: "debug",
-    verbose: false,
-    bargeIn: false,
-    devices: true,
-    help: false,
-  };
-  const value = (i: number, flag: string): string => {
-    const v = args[i + 1];
-    if (v === undefined || v.startsWith("--")) throw new ArgError(`${flag} needs a value`);
-    return v;
-  };
-  for (let i = 0; i < args.length; i++) {
-    let a = args[i];
-    let inline: string | undefined;
-    if (a.startsWith("--") && a.includes("=")) {
-      inline = a.slice(a.indexOf("=") + 1);
-      a = a.slice(0, a.indexOf("="));
-      args = [...args.slice(0, i), a, inline, ...args.slice(i + 1)];
-    }
-    switch (a) {
-      case "--text":
-        o.text = true;
-        break;
-      case "--silent":
-        o.silent = true;
-        break;
-      case "--offline":
-        o.offline = true;
-        break;
-      case "--verbose":
-        o.verbose = true;
-        break;
-      case "--barge-in":
-        o.bargeIn = true;
-        break;
-      case "--no-devices":
-        o.devices = false;
-        break;
-      case "-h":
-      case "--help":
-        o.help = true;
-        break;
-      case "--input-wav":
-        o.inputWav = value(i++, a);
-        break;
-      case "--output-wav":
-        o.outputWav = value(i++, a);
-        break;
-      case "--log-file":
-        o.logFile = value(i++, a);
-        break;
-      case "--log-level": {
-        const v = value(i++, a);
-        if (!["trace", "debug", "info", "warn", "error", "fatal"].includes(v)) {
-          throw new ArgError(
-            `--log-level ${v} is not valid; use trace, debug, info, warn or error`,
-          );
-        }
-        o.logLevel = v;
-        break;
-      }
-      case "--port": {
-        const v = value(i++, a);
-        const n = Number(v);
-        if (!/^\d+$/.test(v) || n < 1 || n > 65535) {
-          throw new ArgError(`--port ${v} is not valid; use a port from 1 to 65535`);
-        }
-        o.port = n;
-        break;
-      }
-      case "--connect-timeout": {
-        const v = value(i++, a);
-        const n = Number(v);
-        if (!Number.isFinite(n) || n <= 0 || n > 3600) {
-          throw new ArgError(`--connect-timeout ${v} is not valid; use seconds from 1 to 3600`);
-        }
-        o.connectTimeoutS = n;
-        break;
-      }
-      default:
-        throw new ArgError(`unknown option ${a}; see deno task console --help`);
-    }
-  }
-  if (o.text && o.inputWav) {
-    throw new ArgError("--text and --input-wav exclude each other; pick typed or recorded input");
-  }
-  if (o.silent && !o.text) throw new ArgError("--silent only applies with --text");
-  if (o.silent && o.outputWav) {
-    throw new ArgError("--silent disables speech, so --output-wav would stay empty; drop one");
-  }
-  return o;
-}
 
 /** Options of {@link runConsoleApp}. */
 export interface RunConsoleOptions {
