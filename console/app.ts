@@ -13,10 +13,16 @@ import {
   MIC_FRAME_SAMPLES,
   WIRE_SAMPLE_RATE,
 } from "./broker.ts";
-import { startInput } from "./input.ts";
-import { EchoGate, WavMic } from "./mic.ts";
-import { Playout } from "./playout.ts";
-import { type AudioDevices, openAudioDevices } from "./portaudio.ts";
+import { formatDeviceTable } from "./devices.ts";
+import { type InputHandle, startInput } from "./input.ts";
+import { type EndingCause, keyAction, keysLine, quitHint, statusHint } from "./keys.ts";
+import { LatencyLog } from "./latency.ts";
+import { MicPath } from "./mic_path.ts";
+import { type PlayedSink, Playout } from "./playout.ts";
+import { type AudioDevices, listAudioDevices } from "./portaudio.ts";
+import { SessionRecorder } from "./recorder.ts";
+import { Replay } from "./replay.ts";
+import { checkDeviceChoice, openSound } from "./sound.ts";
 import { type AgentStateName, ConsoleUi } from "./ui.ts";
 import { type MonoPcm, readWavFile, WavError, WavWriter } from "./wav.ts";
 import { CONSOLE_EXIT_GRACE_MS, SESSION_CLOSE_TIMEOUT_MS } from "../core/bounds.ts";
@@ -85,6 +91,15 @@ export async function runConsoleApp(args: string[], options: RunConsoleOptions):
     console.log(HELP);
     return 0;
   }
+  if (opts.listDevices) {
+    const list = listAudioDevices();
+    if (!list.ok) {
+      stderrLine(`error: cannot list audio devices: ${list.reason}`);
+      return USAGE_EXIT;
+    }
+    console.log(formatDeviceTable(list.devices));
+    return 0;
+  }
 
   if (!opts.offline) {
     const missing = ["LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"].filter((n) =>
@@ -100,15 +115,15 @@ export async function runConsoleApp(args: string[], options: RunConsoleOptions):
   }
 
   // Validate files before anything starts, so a typo costs nothing.
-  let inputPcm: MonoPcm | undefined;
-  let recorder: WavWriter | undefined;
-  let logFile: Deno.FsFile | undefined;
+  const files: RunFiles = {};
   try {
-    if (opts.inputWav) inputPcm = await readWavFile(opts.inputWav);
-    if (opts.logFile) logFile = openLogFile(opts.logFile);
-    if (opts.outputWav) recorder = WavWriter.create(opts.outputWav, WIRE_SAMPLE_RATE);
+    if (opts.inputWav) files.inputPcm = await readWavFile(opts.inputWav);
+    if (opts.logFile) files.logFile = openLogFile(opts.logFile);
+    if (opts.outputWav) files.outputWav = WavWriter.create(opts.outputWav, WIRE_SAMPLE_RATE);
+    if (opts.recordDir) files.record = SessionRecorder.create(opts.recordDir, WIRE_SAMPLE_RATE);
   } catch (e) {
-    logFile?.close();
+    files.logFile?.close();
+    files.outputWav?.close();
     if (e instanceof WavError || e instanceof LogFileError) {
       stderrLine(`error: ${e.message}`);
       return USAGE_EXIT;
@@ -116,13 +131,21 @@ export async function runConsoleApp(args: string[], options: RunConsoleOptions):
     throw e;
   }
 
-  const session = new ConsoleRun(opts, options, inputPcm, recorder, logFile);
+  const session = new ConsoleRun(opts, options, files);
   try {
     return await session.run();
   } finally {
     await session.cleanup();
-    logFile?.close();
+    files.logFile?.close();
   }
+}
+
+/** The files a run reads and writes, opened before anything starts. */
+interface RunFiles {
+  inputPcm?: MonoPcm;
+  outputWav?: WavWriter;
+  logFile?: Deno.FsFile;
+  record?: SessionRecorder;
 }
 
 type Phase = "starting" | "running" | "ending" | "done";
@@ -132,21 +155,25 @@ class ConsoleRun {
   readonly ui = new ConsoleUi();
   readonly #opts: ConsoleOptions;
   readonly #run: RunConsoleOptions;
-  readonly #inputPcm?: MonoPcm;
-  readonly #recorder?: WavWriter;
-  readonly #logFile?: Deno.FsFile;
+  readonly #files: RunFiles;
+  readonly #latency = new LatencyLog();
   #phase: Phase = "starting";
   #mode: "voice" | "text" | "wav" = "voice";
   #devices?: AudioDevices;
+  #micPath?: MicPath;
+  #replay?: Replay;
+  #switching = false;
+  #agentState: AgentStateName = "initializing";
   #playout?: Playout;
   #listener?: Deno.TcpListener;
   #agent?: AgentProcess;
   #broker?: BrokerSession;
   #gateway?: { url: string; close(): Promise<void>; log: { kind: string; durationMs?: number }[] };
-  #mic?: WavMic;
-  #input?: { stop(): void };
+  #input?: InputHandle;
   #signals: [Deno.Signal, () => void][] = [];
   #hardQuit = Promise.withResolvers<void>();
+  #sttScript?: readonly string[];
+  #sttNoted = false;
   #quitNow = false;
   #timers: ReturnType<typeof setTimeout>[] = [];
   // Conversation bookkeeping for the summary.
@@ -164,18 +191,10 @@ class ConsoleRun {
   #agentInitiated = false;
   #interruptArmed = false;
 
-  constructor(
-    opts: ConsoleOptions,
-    run: RunConsoleOptions,
-    pcm?: MonoPcm,
-    rec?: WavWriter,
-    logFile?: Deno.FsFile,
-  ) {
+  constructor(opts: ConsoleOptions, run: RunConsoleOptions, files: RunFiles) {
     this.#opts = opts;
     this.#run = run;
-    this.#inputPcm = pcm;
-    this.#recorder = rec;
-    this.#logFile = logFile;
+    this.#files = files;
   }
 
   async run(): Promise<number> {
@@ -194,35 +213,55 @@ class ConsoleRun {
       opts.offline,
     );
     if (this.#mode !== "text" && opts.devices) {
-      const wantMic = this.#mode === "voice";
-      let probe = openAudioDevices({ rate: WIRE_SAMPLE_RATE, input: wantMic });
-      if (!probe.ok && wantMic) {
-        const why = probe.reason;
-        probe = openAudioDevices({ rate: WIRE_SAMPLE_RATE, input: false });
-        this.#mode = "text";
-        ui.warn(
-          probe.ok
-            ? `no microphone found (${why}); continuing in text mode, the agent's voice on the speakers`
-            : `no audio device found (${why}); continuing in text mode`,
-        );
-      } else if (!probe.ok) {
-        ui.info(`no audio device found (${probe.reason}); the agent's speech is timed, not played`);
+      const sound = openSound(this.#mode === "voice", opts);
+      if (sound.kind === "mistake") {
+        ui.error(sound.message);
+        return USAGE_EXIT;
       }
-      if (probe.ok) this.#devices = probe.devices;
+      if (sound.kind === "degraded") {
+        if (this.#mode === "wav") {
+          ui.info(`${sound.note}; the agent's speech is timed, not played`);
+        } else {
+          this.#mode = "text";
+          ui.warn(
+            sound.devices
+              ? `${sound.note}; continuing in text mode, the agent's voice on the speakers`
+              : `${sound.note}; continuing in text mode`,
+          );
+        }
+      }
+      this.#devices = sound.devices;
+      if (this.#devices?.outputName) {
+        const mic = this.#devices.inputName ? ` · microphone: ${this.#devices.inputName}` : "";
+        ui.info(`speaker: ${this.#devices.outputName}${mic}`);
+      }
     } else if (this.#mode === "voice") {
       this.#mode = "text";
       ui.info("sound devices disabled (--no-devices); continuing in text mode");
+    } else {
+      const mistake = checkDeviceChoice(opts);
+      if (mistake) {
+        ui.error(mistake);
+        return USAGE_EXIT;
+      }
     }
+    const recorders: PlayedSink[] = [];
+    if (this.#files.outputWav) recorders.push(this.#files.outputWav);
+    if (this.#files.record) recorders.push(this.#files.record.agent);
     this.#playout = new Playout({
       sampleRate: WIRE_SAMPLE_RATE,
       device: this.#devices?.output,
-      recorder: this.#recorder,
+      recorders,
     });
 
     // 2. Offline stand-in of LiveKit Inference.
     const agentEnv: Record<string, string> = { ...this.#run.agentEnv };
     if (opts.offline) {
-      const { startGateway, offlineBrain } = await import("../simulation/mod.ts");
+      const { startGateway, offlineBrain, DEFAULT_STT_TRANSCRIPTS } = await import(
+        "../simulation/mod.ts"
+      );
+      this.#sttScript = DEFAULT_STT_TRANSCRIPTS;
+      if (this.#mode !== "text") this.#sttNote();
       const key = "offline-console";
       const secret = crypto.randomUUID();
       this.#gateway = await startGateway({ llm: offlineBrain(), apiKey: key, apiSecret: secret });
@@ -257,7 +296,7 @@ class ConsoleRun {
         cmd,
         args,
         env: agentEnv,
-        logFile: this.#logFile,
+        logFile: this.#files.logFile,
         onLine: opts.verbose ? (l) => ui.line(ui.dim(`  │ ${l}`)) : undefined,
       });
     } catch (e) {
@@ -302,6 +341,7 @@ class ConsoleRun {
     this.#listener.close();
     this.#listener = undefined;
     this.#connectedAt = performance.now();
+    this.#files.record?.begin();
     ui.stopSpin();
     ui.ok(`agent connected in ${((this.#connectedAt - started) / 1000).toFixed(1)} s`);
     this.#phase = "running";
@@ -309,6 +349,7 @@ class ConsoleRun {
     // 6. The session.
     const broker = new BrokerSession(conn, this.#playout, {
       onEvent: (ev) => this.#onEvent(ev),
+      onAudio: () => this.#latency.audioArrived(),
     });
     this.#broker = broker;
     if (this.#mode === "text") {
@@ -327,7 +368,7 @@ class ConsoleRun {
       this.#hardQuit.promise.then(() => "quit" as const),
     ]);
     this.#input?.stop();
-    this.#mic?.stop();
+    this.#stopMic();
     if (how === "quit" || this.#quitNow) return await this.#quit();
     if (broker.closeError) ui.warn(`the session connection broke (${broker.closeError})`);
 
@@ -366,16 +407,20 @@ class ConsoleRun {
 
   #hints(): void {
     const typed = this.#mode === "text" || Deno.stdin.isTerminal();
-    this.ui.setHint(
-      this.#mode === "text"
-        ? "type a message, Enter to send · Ctrl+C to end"
-        : "speak · Ctrl+C to end",
+    this.ui.setHint(statusHint(this.#mode));
+    if (this.ui.tty && typed && this.#mode !== "voice") this.ui.setInput("");
+    else this.ui.setInput(undefined);
+    // Voice on a terminal: keys are commands (m, Ctrl+T, ?); elsewhere they type.
+    this.#input?.setCommandMode(this.#mode === "voice");
+    this.ui.setMeter(
+      this.#micPath && this.#mode !== "text"
+        ? () => this.#micPath?.gauge(this.#mode === "wav" ? "wav" : "mic")
+        : undefined,
     );
-    if (this.ui.tty && typed) this.ui.setInput("");
   }
 
   #startInput(): void {
-    // Typed lines work in every mode; only in text mode does the end of input end the session.
+    // Typed lines work in every mode on a pipe; only in text mode does the end of input end the session.
     this.#input = startInput(this.ui.tty && Deno.stdin.isTerminal(), {
       onLine: (line) => {
         const text = line.trim();
@@ -388,9 +433,77 @@ class ConsoleRun {
         this.#inputEnded = true;
         void this.#pumpLines();
       },
-      onInterrupt: () => this.#interrupt("you pressed Ctrl+C"),
+      onInterrupt: () => this.#interrupt("you pressed Ctrl+C", { kind: "key" }),
       onEdit: (buf) => this.ui.setInput(buf),
+      onKey: (key, typing) => this.#onKey(key, typing),
     });
+    this.#input.setCommandMode(this.#mode === "voice");
+  }
+
+  #onKey(key: string, typing: boolean): boolean {
+    const action = keyAction(this.#mode, key, typing);
+    if (!action || this.#phase !== "running") return action !== undefined;
+    if (action === "keys") this.ui.info(keysLine(this.#mode));
+    else if (action === "mute" && this.#micPath) {
+      this.ui.info(
+        this.#micPath.toggleMute() ? "microphone muted (m to unmute)" : "microphone on",
+      );
+    } else if (action === "switch") void this.#switchMode();
+    return true;
+  }
+
+  // Ctrl+T: text <-> voice, as lk agent console does it (update_io on the agent's side).
+  async #switchMode(): Promise<void> {
+    const broker = this.#broker;
+    if (!broker || this.#switching) return;
+    if (this.#mode === "wav") {
+      this.ui.info(`Ctrl+T does nothing while ${this.#opts.inputWav} is the microphone`);
+      return;
+    }
+    if (!this.#opts.devices) {
+      this.ui.info("sound devices are off (--no-devices); staying in text mode");
+      return;
+    }
+    this.#switching = true;
+    try {
+      if (this.#mode === "voice") {
+        this.#mode = "text";
+        if (this.#micPath) this.#micPath.paused = true;
+        this.ui.info("text mode: type a message and press Enter (Ctrl+T to speak)");
+        this.#hints();
+        await broker.updateIo({ audioIn: false, audioOut: !this.#opts.silent });
+        return;
+      }
+      if (!this.#devices?.input) {
+        const sound = openSound(true, this.#opts);
+        if (sound.kind !== "open") {
+          this.ui.warn(
+            `${sound.kind === "mistake" ? sound.message : sound.note}; staying in text mode`,
+          );
+          if (sound.kind === "degraded") await sound.devices?.close();
+          return;
+        }
+        const old = this.#devices;
+        this.#devices = sound.devices;
+        this.#playout?.setDevice(sound.devices.output);
+        await old?.close();
+        this.ui.info(
+          `speaker: ${sound.devices.outputName} · microphone: ${sound.devices.inputName}`,
+        );
+        this.#sttNote();
+      }
+      if (this.#phase !== "running") return;
+      this.#mode = "voice";
+      await broker.updateIo({ audioIn: true, audioOut: true });
+      this.#startMic();
+      if (this.#micPath) this.#micPath.paused = false;
+      this.ui.info("voice mode: speak (m mutes, Ctrl+T to type)");
+      this.#hints();
+    } catch (e) {
+      if (!broker.isClosed) this.ui.warn(`could not switch modes (${(e as Error).message})`);
+    } finally {
+      this.#switching = false;
+    }
   }
 
   // Typed lines run one at a time: run_input resolves after the reply has played.
@@ -403,6 +516,7 @@ class ConsoleRun {
         this.#echoed.push(text);
         this.#userTurns++;
         this.ui.user(text);
+        this.#latency.typedTurnSent();
         try {
           await this.#broker.runInput(text);
         } catch (e) {
@@ -415,39 +529,90 @@ class ConsoleRun {
       this.#pumping = false;
     }
     if (this.#inputEnded && this.#lines.length === 0 && this.#phase === "running") {
-      this.#beginStop("the input ended");
+      this.#beginStop("the input ended", { kind: "input" });
     }
   }
 
   #startMic(): void {
     const broker = this.#broker;
     if (!broker || broker.isClosed || this.#phase !== "running") return;
-    if (this.#mode === "wav" && this.#inputPcm) {
-      this.#mic = new WavMic(this.#inputPcm, () => {
-        if (this.#phase === "running") {
-          this.ui.info(`${this.#opts.inputWav} ended; the microphone is silent now`);
-        }
+    const record = this.#files.record?.user;
+    if (this.#mode === "wav" && this.#files.inputPcm) {
+      this.#micPath = new MicPath({
+        send: (frame) => void broker.sendMic(frame),
+        playing: () => this.#playout?.playing ?? false,
+        echoGate: false, // a recording has no echo
+        record,
       });
+      const file = this.#opts.inputWav;
+      const replay = new Replay(this.#files.inputPcm, () => this.#playout?.playing ?? false);
+      replay.gate.agentState(this.#agentState);
+      this.#replay = replay;
+      const n = replay.source.utterances.length;
       this.ui.info(
-        `streaming ${this.#opts.inputWav} (${this.#mic.seconds.toFixed(1)} s) as the microphone`,
+        `replaying ${file} (${replay.source.seconds.toFixed(1)} s, ${n} utterance${
+          n === 1 ? "" : "s"
+        }) as the microphone; each utterance waits until the agent has answered the one before`,
       );
-      this.#mic.start((frame) => void broker.sendMic(frame));
-    } else if (this.#mode === "voice" && this.#devices?.input) {
-      const gate = new EchoGate(!this.#opts.bargeIn);
-      this.#devices.input.start(MIC_FRAME_SAMPLES, (frame) => {
-        if (broker.isClosed) return;
-        void broker.sendMic(gate.pass(frame, this.#playout?.playing ?? false));
+      replay.start({
+        send: (frame) => this.#micPath?.push(frame),
+        onNote: (note) =>
+          this.ui.warn(
+            note.why === "not_heard"
+              ? `utterance ${note.index + 1} of ${file} was not taken as a user turn; going on`
+              : `the agent did not finish answering utterance ${
+                note.index + 1
+              } of ${file}; going on`,
+          ),
+        onFinished: () => {
+          if (this.#phase !== "running") return;
+          this.ui.info(`${file} ended and the agent answered its last turn`);
+          this.#beginStop(`${file} ended`, { kind: "input" });
+        },
       });
+      this.#hints();
+    } else if (this.#mode === "voice" && this.#devices?.input) {
+      this.#micPath ??= new MicPath({
+        send: (frame) => {
+          if (!broker.isClosed) void broker.sendMic(frame);
+        },
+        playing: () => this.#playout?.playing ?? false,
+        echoGate: !this.#opts.bargeIn,
+        record,
+      });
+      const path = this.#micPath;
+      this.#devices.input.start(MIC_FRAME_SAMPLES, (frame) => path.push(frame));
+      this.#hints();
     }
+  }
+
+  #stopMic(): void {
+    this.#replay?.stop();
+    if (this.#micPath) this.#micPath.paused = true;
+  }
+
+  // What the offline STT will "hear": it does not recognize speech, it reads a script.
+  #sttNote(): void {
+    if (!this.#sttScript || this.#sttNoted) return;
+    this.#sttNoted = true;
+    this.ui.info(
+      `the simulated speech recognizer does not listen to words: it hears each thing said as the next line of ${
+        this.#sttScript.map((t) => `"${t}"`).join(" → ")
+      }, then again from the top`,
+    );
   }
 
   #onEvent(ev: pb.AgentSessionEvent): void {
     const { ui } = this;
     const e = ev.event;
     switch (e.case) {
-      case "agentStateChanged":
-        ui.state(STATE_NAMES[e.value.newState] ?? "idle");
+      case "agentStateChanged": {
+        const state = STATE_NAMES[e.value.newState] ?? "idle";
+        this.#agentState = state;
+        ui.state(state);
+        this.#replay?.gate.agentState(state);
         break;
+      }
       case "userInputTranscribed":
         if (!e.value.isFinal) ui.partial(e.value.transcript);
         break;
@@ -463,11 +628,14 @@ class ConsoleRun {
           } else {
             this.#userTurns++;
             ui.user(text);
+            this.#replay?.gate.userTurn();
           }
         } else if (item.value.role === 3 /* ASSISTANT */) {
           this.#agentTurns++;
           if (this.#stopRequestedAt !== undefined) this.#agentSpokeAfterStop = true;
           ui.agent(text, item.value.interrupted);
+          ui.latency(this.#latency.reply(item.value.metrics));
+          this.#replay?.gate.replied();
         }
         break;
       }
@@ -479,6 +647,7 @@ class ConsoleRun {
           if (call.name === "end_session") this.#agentEnding();
           ui.tool(call.name, call.arguments, out?.output ?? "", out?.isError ?? false);
         }
+        this.#replay?.gate.replied();
         break;
       }
       case "error":
@@ -495,7 +664,10 @@ class ConsoleRun {
       : ["SIGINT", "SIGTERM", "SIGHUP"];
     for (const sig of sigs) {
       const h = () =>
-        this.#interrupt(sig === "SIGINT" ? "you pressed Ctrl+C" : `the console got ${sig}`);
+        this.#interrupt(
+          sig === "SIGINT" ? "you pressed Ctrl+C" : `the console got ${sig}`,
+          { kind: "signal", signal: sig },
+        );
       try {
         Deno.addSignalListener(sig, h);
         this.#signals.push([sig, h]);
@@ -514,6 +686,7 @@ class ConsoleRun {
     this.#agentInitiated = true;
     this.ui.setHint("");
     this.ui.setInput(undefined);
+    this.#replay?.stop();
     this.#armStopBound();
   }
 
@@ -528,9 +701,9 @@ class ConsoleRun {
     }, AGENT_STOP_BOUND_MS));
   }
 
-  #interrupt(reason: string): void {
+  #interrupt(reason: string, cause: EndingCause): void {
     if (this.#phase === "running") {
-      this.#beginStop(reason);
+      this.#beginStop(reason, cause);
       return;
     }
     if (this.#phase === "ending" && this.#agentInitiated && !this.#interruptArmed) {
@@ -543,15 +716,17 @@ class ConsoleRun {
     this.#hardQuit.resolve();
   }
 
-  #beginStop(reason: string): void {
+  #beginStop(reason: string, cause: EndingCause): void {
     if (this.#phase !== "running") return;
     this.#phase = "ending";
     this.#endedBy ??= reason;
     this.#stopRequestedAt = performance.now();
     this.ui.setHint("");
     this.ui.setInput(undefined);
-    this.ui.info("ending the session; the agent says goodbye (Ctrl+C again to quit at once)");
-    this.#mic?.stop();
+    // Offer a key only where one can reach the console (not to a pipe).
+    const terminal = this.ui.tty || Deno.stdin.isTerminal();
+    this.ui.info(`ending the session; the agent says goodbye${quitHint(cause, terminal)}`);
+    this.#replay?.stop();
     // One SIGINT: agents-js closes the session, which runs onExit ("Goodbye!").
     this.#agent?.signal("SIGINT");
     this.#timers.push(setTimeout(() => {
@@ -594,11 +769,12 @@ class ConsoleRun {
     if (played > 0) parts.push(`${played.toFixed(2)} s of agent speech`);
     this.ui.line("");
     this.ui.line(
-      this.ui.tty ? `\x1b[1msession ended:\x1b[0m ${ending}` : `session ended: ${ending}`,
+      this.ui.tty ? `${this.ui.bold("session ended:")} ${ending}` : `session ended: ${ending}`,
     );
     this.ui.line(`summary: ${parts.join(" · ")}`);
-    if (this.#recorder) {
-      this.ui.line(`recorded: ${this.#opts.outputWav} (${this.#recorder.seconds.toFixed(2)} s)`);
+    if (this.#files.outputWav) {
+      const secs = this.#files.outputWav.seconds.toFixed(2);
+      this.ui.line(`recorded: ${this.#opts.outputWav} (${secs} s)`);
     }
     if (this.#gateway) {
       const ttsMs = this.#gateway.log.reduce(
@@ -607,6 +783,16 @@ class ConsoleRun {
       );
       this.ui.line(
         `simulation: the stand-in TTS synthesized ${(ttsMs / 1000).toFixed(2)} s of audio`,
+      );
+    }
+    const latency = this.#latency.summary((s) => this.ui.red(s));
+    if (latency) this.ui.line(`latency: ${latency}`);
+    if (this.#files.record) {
+      const files = this.#files.record.close();
+      this.ui.line(
+        files.length > 0
+          ? `recorded both sides: ${files.join(", ")} (one timeline)`
+          : `recorded nothing: no audio went either way`,
       );
     }
   }
@@ -624,7 +810,7 @@ class ConsoleRun {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers = [];
     this.#input?.stop();
-    this.#mic?.stop();
+    this.#stopMic();
     this.ui.finish();
     if (this.#agent && !this.#agent.exited) await this.#agent.kill();
     await this.#agent?.close();
@@ -635,7 +821,8 @@ class ConsoleRun {
       // closed already
     }
     await this.#playout?.close();
-    this.#recorder?.close();
+    this.#files.outputWav?.close();
+    this.#files.record?.close();
     await this.#devices?.close();
     await this.#gateway?.close();
   }

@@ -124,6 +124,26 @@ Deno.test({
           /^error: --log-file .* cannot be written \(it is a directory\); pick another path$/,
         ],
         [
+          ["--list-devices"],
+          { PORTAUDIO_LIB: "/nonexistent/libportaudio.so" },
+          /^error: cannot list audio devices: PortAudio is not installed \(.+\)$/,
+        ],
+        [
+          ["--offline", "--input-device", "USB"],
+          { PORTAUDIO_LIB: "/nonexistent/libportaudio.so" },
+          /^error: --input-device cannot be used: PortAudio is not installed \(.+\)$/,
+        ],
+        [
+          ["--offline", "--text", "--output-device", "2"],
+          { PORTAUDIO_LIB: "/nonexistent/libportaudio.so" },
+          /^error: --output-device cannot be used: PortAudio is not installed \(.+\)$/,
+        ],
+        [
+          ["--offline", "--text", "--record", `${dir}/notes.wav`],
+          {},
+          /^error: --record .*notes\.wav cannot be used \(.+\); pick another folder$/,
+        ],
+        [
           ["--offline", "--text", "--port", String(port)],
           {},
           new RegExp(`^error: port ${port} on 127\\.0\\.0\\.1 is already in use`),
@@ -185,15 +205,19 @@ interface AgentHalf {
  * Starts the gateway stand-in, a broker listener and `main.ts console --connect-addr`, waits
  * (bounded) for the agent to dial in, runs `body`, and tears everything down by PID.
  */
-async function withAgentHalf(body: (half: AgentHalf) => Promise<void>): Promise<void> {
+async function withAgentHalf(
+  body: (half: AgentHalf) => Promise<void>,
+  spawn: { extraArgs?: string[]; cwd?: string } = {},
+): Promise<void> {
   const gw = await startGateway({ llm: offlineBrain(), apiKey: "k", apiSecret: "s" });
   const listener = listenBroker(0);
   const port = (listener.addr as Deno.NetAddr).port;
-  const { cmd, args } = agentCommand(MAIN, `127.0.0.1:${port}`);
+  const { cmd, args } = agentCommand(MAIN, `127.0.0.1:${port}`, spawn.extraArgs);
   const lines: string[] = [];
   const agent = AgentProcess.spawn({
     cmd,
     args,
+    cwd: spawn.cwd,
     env: { LIVEKIT_INFERENCE_URL: gw.url, LIVEKIT_API_KEY: "k", LIVEKIT_API_SECRET: "s" },
     onLine: (line) => lines.push(line),
   });
@@ -244,6 +268,30 @@ Deno.test({
       );
       assert(states.includes(pb.AgentState.AS_SPEAKING));
     }),
+});
+
+Deno.test({
+  name:
+    "lk-compat: lk agent console's own argv (--connect-addr ADDR --record): the agent's half records its session",
+  ...opts,
+  async fn() {
+    const cwd = await Deno.makeTempDir();
+    try {
+      await withAgentHalf(async ({ agent, broker }) => {
+        await broker.runInput("hello", 30_000);
+        agent.signal("SIGINT");
+        await broker.closed;
+        assert(await agent.waitExit(15_000), "the agent did not exit after SIGINT");
+        assertEquals((await agent.status).code, 0);
+      }, { extraArgs: ["--record"], cwd });
+      const sessions = [...Deno.readDirSync(`${cwd}/console-recordings`)];
+      assertEquals(sessions.length, 1);
+      const files = [...Deno.readDirSync(`${cwd}/console-recordings/${sessions[0].name}`)];
+      assertGreater(files.length, 0, "the session folder is empty");
+    } finally {
+      await Deno.remove(cwd, { recursive: true });
+    }
+  },
 });
 
 Deno.test({

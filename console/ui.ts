@@ -11,6 +11,7 @@
  * @module
  */
 
+import { formatLatency, type TurnLatency } from "./latency.ts";
 import { printable, printableLine } from "./sanitize.ts";
 
 const enc = new TextEncoder();
@@ -62,6 +63,8 @@ export class ConsoleUi {
   #input: string | undefined;
   #hint = "";
   #statusShown = false;
+  #meter?: () => string | undefined;
+  #meterTimer?: ReturnType<typeof setInterval>;
 
   constructor(opts: UiOptions = {}) {
     this.tty = opts.tty ?? Deno.stdout.isTerminal();
@@ -72,6 +75,14 @@ export class ConsoleUi {
 
   #c(code: string, s: string): string {
     return this.#color ? `\x1b[${code}m${s}\x1b[0m` : s;
+  }
+  /** Bold text (when colours are on). */
+  bold(s: string): string {
+    return this.#c("1", s);
+  }
+  /** Red text (when colours are on): what needs attention, such as a slow figure. */
+  red(s: string): string {
+    return this.#c("31", s);
   }
   /** Dim text (when colours are on). */
   dim(s: string): string {
@@ -200,6 +211,29 @@ export class ConsoleUi {
     this.line(`${this.#c("33", "tool  ›")} ${label}(${a})${this.dim(res)}`);
   }
 
+  /** The latency figures of the reply just shown (slow ones red on a terminal). */
+  latency(l: TurnLatency): void {
+    const text = formatLatency(l, (s) => this.red(s));
+    if (!text) return;
+    this.line(this.tty ? this.dim(`        ⏱ ${text}`) : `latency: ${text}`);
+  }
+
+  /**
+   * A live gauge on the status line (the microphone level), redrawn ten times
+   * a second while set (TTY only); undefined removes it.
+   */
+  setMeter(meter: (() => string | undefined) | undefined): void {
+    this.#meter = meter;
+    if (!this.tty) return;
+    if (meter && this.#meterTimer === undefined) {
+      this.#meterTimer = setInterval(() => this.#drawStatus(), 100);
+    } else if (!meter && this.#meterTimer !== undefined) {
+      clearInterval(this.#meterTimer);
+      this.#meterTimer = undefined;
+    }
+    this.#drawStatus();
+  }
+
   /** Agent state (listening / thinking / speaking). */
   state(s: AgentStateName): void {
     if (s === this.#state) return;
@@ -229,6 +263,7 @@ export class ConsoleUi {
   /** Removes the status line for good (before exit). */
   finish(): void {
     this.stopSpin();
+    this.setMeter(undefined);
     this.#input = undefined;
     this.#state = undefined;
     this.#hint = "";
@@ -254,6 +289,8 @@ export class ConsoleUi {
       const st = this.#state;
       const color = st === "speaking" ? "35" : st === "thinking" ? "33" : "32";
       s = this.#c(color, `${STATE_ICON[st]} ${st.padEnd(9)}`);
+      const gauge = this.#meter?.();
+      if (gauge) s += ` ${gauge.startsWith("MUTED") ? this.#c("1;31", gauge) : this.dim(gauge)}`;
       if (this.#partial) s += ` ${this.dim(`… ${this.#partial}`)}`;
       if (this.#input !== undefined) {
         s += ` ${this.#c("1;36", "›")} ${this.#input || (this.#hint ? this.dim(this.#hint) : "")}`;
