@@ -6,23 +6,15 @@
  */
 import type { AgentSession as pb } from "@livekit/protocol";
 import { agentCommand, AgentProcess, LogFileError, openLogFile } from "./agent_process.ts";
-import {
-  BrokerListenError,
-  BrokerSession,
-  listenBroker,
-  MIC_FRAME_SAMPLES,
-  WIRE_SAMPLE_RATE,
-} from "./broker.ts";
+import { BrokerListenError, BrokerSession, listenBroker, WIRE_SAMPLE_RATE } from "./broker.ts";
 import { formatDeviceTable } from "./devices.ts";
 import { type InputHandle, startInput } from "./input.ts";
-import { type EndingCause, keyAction, keysLine, quitHint, statusHint } from "./keys.ts";
+import { type EndingCause, quitHint } from "./keys.ts";
 import { LatencyLog } from "./latency.ts";
-import { MicPath } from "./mic_path.ts";
 import { type PlayedSink, Playout } from "./playout.ts";
-import { type AudioDevices, listAudioDevices } from "./portaudio.ts";
+import { listAudioDevices } from "./portaudio.ts";
 import { SessionRecorder } from "./recorder.ts";
-import { Replay } from "./replay.ts";
-import { checkDeviceChoice, openSound } from "./sound.ts";
+import { Talk } from "./talk.ts";
 import { type AgentStateName, ConsoleUi } from "./ui.ts";
 import { type MonoPcm, readWavFile, WavError, WavWriter } from "./wav.ts";
 import { CONSOLE_EXIT_GRACE_MS, SESSION_CLOSE_TIMEOUT_MS } from "../core/bounds.ts";
@@ -158,12 +150,7 @@ class ConsoleRun {
   readonly #files: RunFiles;
   readonly #latency = new LatencyLog();
   #phase: Phase = "starting";
-  #mode: "voice" | "text" | "wav" = "voice";
-  #devices?: AudioDevices;
-  #micPath?: MicPath;
-  #replay?: Replay;
-  #switching = false;
-  #agentState: AgentStateName = "initializing";
+  #talk?: Talk;
   #playout?: Playout;
   #listener?: Deno.TcpListener;
   #agent?: AgentProcess;
@@ -172,8 +159,6 @@ class ConsoleRun {
   #input?: InputHandle;
   #signals: [Deno.Signal, () => void][] = [];
   #hardQuit = Promise.withResolvers<void>();
-  #sttScript?: readonly string[];
-  #sttNoted = false;
   #quitNow = false;
   #timers: ReturnType<typeof setTimeout>[] = [];
   // Conversation bookkeeping for the summary.
@@ -203,54 +188,30 @@ class ConsoleRun {
     this.#installSignals();
 
     // 1. Audio path.
-    this.#mode = opts.text ? "text" : opts.inputWav ? "wav" : "voice";
+    const talk = new Talk({
+      ui,
+      opts,
+      inputPcm: this.#files.inputPcm,
+      record: this.#files.record,
+      setCommandMode: (on) => this.#input?.setCommandMode(on),
+      onReplayFinished: (file) => this.#beginStop(`${file} ended`, { kind: "input" }),
+    });
+    this.#talk = talk;
     ui.banner(
-      this.#mode === "text"
+      talk.mode === "text"
         ? opts.silent ? "text (no speech)" : "text"
-        : this.#mode === "wav"
+        : talk.mode === "wav"
         ? `voice from ${opts.inputWav}`
         : "voice",
       opts.offline,
     );
-    if (this.#mode !== "text" && opts.devices) {
-      const sound = openSound(this.#mode === "voice", opts);
-      if (sound.kind === "mistake") {
-        ui.error(sound.message);
-        return USAGE_EXIT;
-      }
-      if (sound.kind === "degraded") {
-        if (this.#mode === "wav") {
-          ui.info(`${sound.note}; the agent's speech is timed, not played`);
-        } else {
-          this.#mode = "text";
-          ui.warn(
-            sound.devices
-              ? `${sound.note}; continuing in text mode, the agent's voice on the speakers`
-              : `${sound.note}; continuing in text mode`,
-          );
-        }
-      }
-      this.#devices = sound.devices;
-      if (this.#devices?.outputName) {
-        const mic = this.#devices.inputName ? ` · microphone: ${this.#devices.inputName}` : "";
-        ui.info(`speaker: ${this.#devices.outputName}${mic}`);
-      }
-    } else if (this.#mode === "voice") {
-      this.#mode = "text";
-      ui.info("sound devices disabled (--no-devices); continuing in text mode");
-    } else {
-      const mistake = checkDeviceChoice(opts);
-      if (mistake) {
-        ui.error(mistake);
-        return USAGE_EXIT;
-      }
-    }
+    if (!talk.openDevices()) return USAGE_EXIT;
     const recorders: PlayedSink[] = [];
     if (this.#files.outputWav) recorders.push(this.#files.outputWav);
     if (this.#files.record) recorders.push(this.#files.record.agent);
     this.#playout = new Playout({
       sampleRate: WIRE_SAMPLE_RATE,
-      device: this.#devices?.output,
+      device: talk.devices?.output,
       recorders,
     });
 
@@ -260,8 +221,7 @@ class ConsoleRun {
       const { startGateway, offlineBrain, DEFAULT_STT_TRANSCRIPTS } = await import(
         "../simulation/mod.ts"
       );
-      this.#sttScript = DEFAULT_STT_TRANSCRIPTS;
-      if (this.#mode !== "text") this.#sttNote();
+      talk.simulatedStt(DEFAULT_STT_TRANSCRIPTS);
       const key = "offline-console";
       const secret = crypto.randomUUID();
       this.#gateway = await startGateway({ llm: offlineBrain(), apiKey: key, apiSecret: secret });
@@ -352,14 +312,15 @@ class ConsoleRun {
       onAudio: () => this.#latency.audioArrived(),
     });
     this.#broker = broker;
-    if (this.#mode === "text") {
+    talk.attach(broker, this.#playout);
+    if (talk.mode === "text") {
       broker.updateIo({ audioIn: false, audioOut: !opts.silent }).catch((e) => {
         if (!broker.isClosed) ui.warn(`could not switch the agent to text input (${e.message})`);
       });
     }
-    this.#hints();
     this.#startInput();
-    void broker.firstMessage.then(() => this.#startMic());
+    talk.hints();
+    void broker.firstMessage.then(() => talk.startMic());
 
     // 7. Until the session or the agent ends, or the user insists.
     const how = await Promise.race([
@@ -368,7 +329,7 @@ class ConsoleRun {
       this.#hardQuit.promise.then(() => "quit" as const),
     ]);
     this.#input?.stop();
-    this.#stopMic();
+    talk.stop();
     if (how === "quit" || this.#quitNow) return await this.#quit();
     if (broker.closeError) ui.warn(`the session connection broke (${broker.closeError})`);
 
@@ -405,20 +366,6 @@ class ConsoleRun {
     return 0;
   }
 
-  #hints(): void {
-    const typed = this.#mode === "text" || Deno.stdin.isTerminal();
-    this.ui.setHint(statusHint(this.#mode));
-    if (this.ui.tty && typed && this.#mode !== "voice") this.ui.setInput("");
-    else this.ui.setInput(undefined);
-    // Voice on a terminal: keys are commands (m, Ctrl+T, ?); elsewhere they type.
-    this.#input?.setCommandMode(this.#mode === "voice");
-    this.ui.setMeter(
-      this.#micPath && this.#mode !== "text"
-        ? () => this.#micPath?.gauge(this.#mode === "wav" ? "wav" : "mic")
-        : undefined,
-    );
-  }
-
   #startInput(): void {
     // Typed lines work in every mode on a pipe; only in text mode does the end of input end the session.
     this.#input = startInput(this.ui.tty && Deno.stdin.isTerminal(), {
@@ -429,81 +376,14 @@ class ConsoleRun {
         void this.#pumpLines();
       },
       onEof: () => {
-        if (this.#mode !== "text") return;
+        if (this.#talk?.mode !== "text") return;
         this.#inputEnded = true;
         void this.#pumpLines();
       },
       onInterrupt: () => this.#interrupt("you pressed Ctrl+C", { kind: "key" }),
       onEdit: (buf) => this.ui.setInput(buf),
-      onKey: (key, typing) => this.#onKey(key, typing),
+      onKey: (key, typing) => this.#talk?.onKey(key, typing) ?? false,
     });
-    this.#input.setCommandMode(this.#mode === "voice");
-  }
-
-  #onKey(key: string, typing: boolean): boolean {
-    const action = keyAction(this.#mode, key, typing);
-    if (!action || this.#phase !== "running") return action !== undefined;
-    if (action === "keys") this.ui.info(keysLine(this.#mode));
-    else if (action === "mute" && this.#micPath) {
-      this.ui.info(
-        this.#micPath.toggleMute() ? "microphone muted (m to unmute)" : "microphone on",
-      );
-    } else if (action === "switch") void this.#switchMode();
-    return true;
-  }
-
-  // Ctrl+T: text <-> voice, as lk agent console does it (update_io on the agent's side).
-  async #switchMode(): Promise<void> {
-    const broker = this.#broker;
-    if (!broker || this.#switching) return;
-    if (this.#mode === "wav") {
-      this.ui.info(`Ctrl+T does nothing while ${this.#opts.inputWav} is the microphone`);
-      return;
-    }
-    if (!this.#opts.devices) {
-      this.ui.info("sound devices are off (--no-devices); staying in text mode");
-      return;
-    }
-    this.#switching = true;
-    try {
-      if (this.#mode === "voice") {
-        this.#mode = "text";
-        if (this.#micPath) this.#micPath.paused = true;
-        this.ui.info("text mode: type a message and press Enter (Ctrl+T to speak)");
-        this.#hints();
-        await broker.updateIo({ audioIn: false, audioOut: !this.#opts.silent });
-        return;
-      }
-      if (!this.#devices?.input) {
-        const sound = openSound(true, this.#opts);
-        if (sound.kind !== "open") {
-          this.ui.warn(
-            `${sound.kind === "mistake" ? sound.message : sound.note}; staying in text mode`,
-          );
-          if (sound.kind === "degraded") await sound.devices?.close();
-          return;
-        }
-        const old = this.#devices;
-        this.#devices = sound.devices;
-        this.#playout?.setDevice(sound.devices.output);
-        await old?.close();
-        this.ui.info(
-          `speaker: ${sound.devices.outputName} · microphone: ${sound.devices.inputName}`,
-        );
-        this.#sttNote();
-      }
-      if (this.#phase !== "running") return;
-      this.#mode = "voice";
-      await broker.updateIo({ audioIn: true, audioOut: true });
-      this.#startMic();
-      if (this.#micPath) this.#micPath.paused = false;
-      this.ui.info("voice mode: speak (m mutes, Ctrl+T to type)");
-      this.#hints();
-    } catch (e) {
-      if (!broker.isClosed) this.ui.warn(`could not switch modes (${(e as Error).message})`);
-    } finally {
-      this.#switching = false;
-    }
   }
 
   // Typed lines run one at a time: run_input resolves after the reply has played.
@@ -533,84 +413,14 @@ class ConsoleRun {
     }
   }
 
-  #startMic(): void {
-    const broker = this.#broker;
-    if (!broker || broker.isClosed || this.#phase !== "running") return;
-    const record = this.#files.record?.user;
-    if (this.#mode === "wav" && this.#files.inputPcm) {
-      this.#micPath = new MicPath({
-        send: (frame) => void broker.sendMic(frame),
-        playing: () => this.#playout?.playing ?? false,
-        echoGate: false, // a recording has no echo
-        record,
-      });
-      const file = this.#opts.inputWav;
-      const replay = new Replay(this.#files.inputPcm, () => this.#playout?.playing ?? false);
-      replay.gate.agentState(this.#agentState);
-      this.#replay = replay;
-      const n = replay.source.utterances.length;
-      this.ui.info(
-        `replaying ${file} (${replay.source.seconds.toFixed(1)} s, ${n} utterance${
-          n === 1 ? "" : "s"
-        }) as the microphone; each utterance waits until the agent has answered the one before`,
-      );
-      replay.start({
-        send: (frame) => this.#micPath?.push(frame),
-        onNote: (note) =>
-          this.ui.warn(
-            note.why === "not_heard"
-              ? `utterance ${note.index + 1} of ${file} was not taken as a user turn; going on`
-              : `the agent did not finish answering utterance ${
-                note.index + 1
-              } of ${file}; going on`,
-          ),
-        onFinished: () => {
-          if (this.#phase !== "running") return;
-          this.ui.info(`${file} ended and the agent answered its last turn`);
-          this.#beginStop(`${file} ended`, { kind: "input" });
-        },
-      });
-      this.#hints();
-    } else if (this.#mode === "voice" && this.#devices?.input) {
-      this.#micPath ??= new MicPath({
-        send: (frame) => {
-          if (!broker.isClosed) void broker.sendMic(frame);
-        },
-        playing: () => this.#playout?.playing ?? false,
-        echoGate: !this.#opts.bargeIn,
-        record,
-      });
-      const path = this.#micPath;
-      this.#devices.input.start(MIC_FRAME_SAMPLES, (frame) => path.push(frame));
-      this.#hints();
-    }
-  }
-
-  #stopMic(): void {
-    this.#replay?.stop();
-    if (this.#micPath) this.#micPath.paused = true;
-  }
-
-  // What the offline STT will "hear": it does not recognize speech, it reads a script.
-  #sttNote(): void {
-    if (!this.#sttScript || this.#sttNoted) return;
-    this.#sttNoted = true;
-    this.ui.info(
-      `the simulated speech recognizer does not listen to words: it hears each thing said as the next line of ${
-        this.#sttScript.map((t) => `"${t}"`).join(" → ")
-      }, then again from the top`,
-    );
-  }
-
   #onEvent(ev: pb.AgentSessionEvent): void {
     const { ui } = this;
     const e = ev.event;
     switch (e.case) {
       case "agentStateChanged": {
         const state = STATE_NAMES[e.value.newState] ?? "idle";
-        this.#agentState = state;
         ui.state(state);
-        this.#replay?.gate.agentState(state);
+        this.#talk?.agentState(state);
         break;
       }
       case "userInputTranscribed":
@@ -628,14 +438,14 @@ class ConsoleRun {
           } else {
             this.#userTurns++;
             ui.user(text);
-            this.#replay?.gate.userTurn();
+            this.#talk?.userTurn();
           }
         } else if (item.value.role === 3 /* ASSISTANT */) {
           this.#agentTurns++;
           if (this.#stopRequestedAt !== undefined) this.#agentSpokeAfterStop = true;
           ui.agent(text, item.value.interrupted);
           ui.latency(this.#latency.reply(item.value.metrics));
-          this.#replay?.gate.replied();
+          this.#talk?.replied();
         }
         break;
       }
@@ -647,7 +457,7 @@ class ConsoleRun {
           if (call.name === "end_session") this.#agentEnding();
           ui.tool(call.name, call.arguments, out?.output ?? "", out?.isError ?? false);
         }
-        this.#replay?.gate.replied();
+        this.#talk?.replied();
         break;
       }
       case "error":
@@ -686,7 +496,7 @@ class ConsoleRun {
     this.#agentInitiated = true;
     this.ui.setHint("");
     this.ui.setInput(undefined);
-    this.#replay?.stop();
+    this.#talk?.stop();
     this.#armStopBound();
   }
 
@@ -726,7 +536,7 @@ class ConsoleRun {
     // Offer a key only where one can reach the console (not to a pipe).
     const terminal = this.ui.tty || Deno.stdin.isTerminal();
     this.ui.info(`ending the session; the agent says goodbye${quitHint(cause, terminal)}`);
-    this.#replay?.stop();
+    this.#talk?.stop();
     // One SIGINT: agents-js closes the session, which runs onExit ("Goodbye!").
     this.#agent?.signal("SIGINT");
     this.#timers.push(setTimeout(() => {
@@ -810,7 +620,7 @@ class ConsoleRun {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers = [];
     this.#input?.stop();
-    this.#stopMic();
+    this.#talk?.stop();
     this.ui.finish();
     if (this.#agent && !this.#agent.exited) await this.#agent.kill();
     await this.#agent?.close();
@@ -823,7 +633,7 @@ class ConsoleRun {
     await this.#playout?.close();
     this.#files.outputWav?.close();
     this.#files.record?.close();
-    await this.#devices?.close();
+    await this.#talk?.close();
     await this.#gateway?.close();
   }
 }
