@@ -403,7 +403,9 @@ Deno.test("bad configuration: one line naming the variable or flag, exit 2, no s
     ],
   ];
   try {
-    await Promise.all(cases.map(async ([name, args, env, expected]) => {
+    // One after another: concurrent `deno run`s contend for node_modules' lock, and Deno then
+    // prints "Blocking waiting for file lock" on the very stderr this test reads.
+    for (const [name, args, env, expected] of cases) {
       const worker = spawnWorker({ args, env });
       try {
         const status = await worker.waitForExit(30_000);
@@ -414,7 +416,7 @@ Deno.test("bad configuration: one line naming the variable or flag, exit 2, no s
       } finally {
         await worker.stop();
       }
-    }));
+    }
   } finally {
     busy.close();
     await Deno.remove(events);
