@@ -11,6 +11,8 @@ import { listAudioDevices } from "./portaudio.ts";
 const opts = { sanitizeOps: true, sanitizeResources: true };
 const CTRL_T = "\x14";
 const CTRL_C = "\x03";
+const NO_PTY = HAVE_PTY ? "" : " [ignored: no util-linux `script` to give the console a terminal]";
+const NO_ALSA = " [ignored: PortAudio (libportaudio2) or ALSA not installed]";
 
 const haveAlsaNull = (() => {
   if (!HAVE_PTY) return false;
@@ -79,7 +81,9 @@ Deno.test({
 
 Deno.test({
   name:
-    "e2e (terminal, ALSA null device): voice mode: a live level meter, m mutes and unmutes, Ctrl+T to text and back",
+    `e2e (terminal, ALSA null device): voice mode: a live level meter, m mutes and unmutes, Ctrl+T to text and back${
+      HAVE_PTY ? haveAlsaNull ? "" : NO_ALSA : NO_PTY
+    }`,
   ignore: !haveAlsaNull,
   ...opts,
   async fn() {
