@@ -4,6 +4,7 @@
  * - `console` without `--connect-addr`: the built-in terminal console (broker + agent).
  * - `console --connect-addr HOST:PORT`: the agent's half, exactly as agents-js documents (for `lk console`).
  * - `start`, `dev`, `connect --room NAME`: worker modes, as agents-js documents.
+ * - `--help` (alone or after a command): this project's help, exit 0.
  *
  * `.env` is read here at run time (the environment wins over the file), and
  * every user mistake ends as one line on stderr with exit status 2.
@@ -16,6 +17,8 @@ import { parseConnectAddr, readAgentConfig, requireCredentials } from "./core/co
 import { loadEnvFile } from "./core/env_file.ts";
 import { PARENT_PIPE_ENV, watchParentPipe } from "./core/parent_pipe.ts";
 import { USAGE_EXIT_CODE, UserError } from "./core/errors.ts";
+import { COMMANDS, MAIN_HELP, wantsHelp, workerHelp } from "./help.ts";
+import type { WorkerCommand } from "./worker/options.ts";
 
 /** Absolute path of the agent module agents-js imports in every job process. */
 export const AGENT_MODULE = fileURLToPath(new URL("./agent.ts", import.meta.url));
@@ -31,10 +34,31 @@ export function flagValue(args: readonly string[], name: string): string | undef
 
 /** Runs the command line; resolves only for commands that return (agents-js exits by itself). */
 export async function main(args: string[]): Promise<void> {
-  loadEnvFile();
   const command = args[0];
+  // Help first: it must work whatever .env or the environment hold.
+  if (command === undefined) {
+    console.error(MAIN_HELP);
+    Deno.exit(USAGE_EXIT_CODE);
+  }
+  if (command === "--help" || command === "-h" || command === "help") {
+    console.log(MAIN_HELP);
+    Deno.exit(0);
+  }
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    throw new UserError(
+      `unknown command "${command}"; use console, start, dev or connect (see main.ts --help)`,
+    );
+  }
+  if (wantsHelp(args.slice(1))) {
+    if (command === "console") {
+      const { HELP } = await import("./console/options.ts");
+      console.log(HELP);
+    } else console.log(workerHelp(command as WorkerCommand));
+    Deno.exit(0);
+  }
+  loadEnvFile();
   // Fail fast on a malformed setting, before a worker registers or a console starts.
-  if (["console", "start", "dev", "connect"].includes(command)) readAgentConfig();
+  readAgentConfig();
   if (command === "console") {
     const addr = flagValue(args, "--connect-addr");
     if (addr === undefined) {

@@ -114,3 +114,56 @@ Deno.test("a GOODBYE_TIMEOUT_MS the close bound cannot honour is refused at star
   });
   assertOneLineError(result, "GOODBYE_TIMEOUT_MS", "12500");
 });
+
+Deno.test("main.ts --help is this project's help, exit 0: its commands, no agents-js 'deprecated' dev", async () => {
+  for (const flag of ["--help", "-h", "help"]) {
+    const result = await runMain([flag]);
+    assertEquals(result.code, 0, result.stderr);
+    for (const command of ["console", "start", "dev", "connect"]) {
+      assertStringIncludes(result.stdout, `\n  ${command} `);
+    }
+    assertStringIncludes(result.stdout, "LIVEKIT_API_KEY");
+    assertEquals(/deprecated|lk agent dev/i.test(result.stdout + result.stderr), false);
+  }
+});
+
+Deno.test("no command prints the help on stderr, exit 2; an unknown command is one line, exit 2", async () => {
+  const none = await runMain([]);
+  assertEquals(none.code, USAGE_EXIT_CODE);
+  assertStringIncludes(none.stderr, "Commands:");
+  assertOneLineError(await runMain(["strat"]), 'unknown command "strat"', "--help");
+});
+
+Deno.test("start, dev and connect --help: exit 0, their own options with their variables", async () => {
+  // A broken .env must not stand between a newcomer and the help.
+  const cwd = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${cwd}/.env`);
+    for (const command of ["start", "dev", "connect"]) {
+      const result = await runMain([command, "--help"], { cwd });
+      assertEquals(result.code, 0, `${command}: ${result.stderr}`);
+      assertEquals(result.stderr, "");
+      assertStringIncludes(result.stdout, `Usage: deno task ${command}`);
+      for (
+        const [flag, variable] of [["--url", "LIVEKIT_URL"], ["--drain-timeout", "DRAIN_TIMEOUT"]]
+      ) {
+        assertStringIncludes(result.stdout, `${flag} VALUE  (env ${variable})`);
+      }
+      assertStringIncludes(result.stdout, "GOODBYE_TIMEOUT_MS");
+      assertEquals(result.stdout.includes("--room NAME"), command === "connect", command);
+      assertEquals(/unknown option|deprecated/i.test(result.stdout), false, command);
+    }
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
+});
+
+Deno.test("console --help: exit 0, its options and the environment it reads, even with --connect-addr", async () => {
+  for (const args of [["console", "--help"], ["console", "--connect-addr", "127.0.0.1:9", "-h"]]) {
+    const result = await runMain(args);
+    assertEquals(result.code, 0, result.stderr);
+    for (const s of ["--offline", "--list-devices", "--record DIR", "PORTAUDIO_LIB", "STT_MODEL"]) {
+      assertStringIncludes(result.stdout, s);
+    }
+  }
+});

@@ -6,6 +6,7 @@
  */
 import { isCompiled } from "../compile/mod.ts";
 import { PARENT_PIPE_ENV } from "../core/parent_pipe.ts";
+import { printable } from "./sanitize.ts";
 
 /** Last lines of a stream, for showing why an agent failed. */
 export class LogRing {
@@ -40,10 +41,12 @@ export class LogRing {
   }
 }
 
-/** Removes terminal colour/cursor sequences (agents-js logs through pino-pretty). */
+/**
+ * Removes terminal colours and every other control sequence: agents-js logs
+ * through pino-pretty, and its lines can quote model text (see sanitize.ts).
+ */
 export function stripAnsi(s: string): string {
-  // deno-lint-ignore no-control-regex
-  return s.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, "");
+  return printable(s);
 }
 
 /**
@@ -65,14 +68,41 @@ export function agentCommand(
   return { cmd: exe, args: ["run", "-A", path, ...tail] };
 }
 
+/** A `--log-file` that cannot be opened for appending; a mistake to fix (exit 2). */
+export class LogFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LogFileError";
+  }
+}
+
+/**
+ * Opens `path` for appending the agent's logs. Done before the agent is
+ * spawned, so a bad path costs nothing and leaves no process behind.
+ */
+export function openLogFile(path: string): Deno.FsFile {
+  try {
+    return Deno.openSync(path, { write: true, create: true, append: true });
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "its folder does not exist"
+      : e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : e instanceof Deno.errors.IsADirectory
+      ? "it is a directory"
+      : (e as Error).message;
+    throw new LogFileError(`--log-file ${path} cannot be written (${why}); pick another path`);
+  }
+}
+
 /** Options of {@link AgentProcess.spawn}. */
 export interface AgentSpawnOptions {
   cmd: string;
   args: string[];
   env?: Record<string, string>;
   cwd?: string;
-  /** Also append the child's output to this file. */
-  logFile?: string;
+  /** Also append the child's output to this open file (see {@link openLogFile}); not closed here. */
+  logFile?: { writeSync(p: Uint8Array): number };
   /** Called for each output line (e.g. to drive a spinner). */
   onLine?: (line: string) => void;
 }
@@ -89,15 +119,13 @@ export class AgentProcess {
   readonly status: Promise<Deno.CommandStatus>;
   #exited = false;
   #pumps: Promise<void>[];
-  #logFile?: Deno.FsFile;
+  readonly #logFile?: { writeSync(p: Uint8Array): number };
   readonly #stdin: WritableStream<Uint8Array>;
 
   private constructor(child: Deno.ChildProcess, opts: AgentSpawnOptions) {
     this.pid = child.pid;
     this.#stdin = child.stdin;
-    if (opts.logFile) {
-      this.#logFile = Deno.openSync(opts.logFile, { write: true, create: true, append: true });
-    }
+    this.#logFile = opts.logFile;
     this.#pumps = [
       this.#pump(child.stdout, opts.onLine),
       this.#pump(child.stderr, opts.onLine),
@@ -136,7 +164,11 @@ export class AgentProcess {
     let rest = "";
     try {
       for await (const chunk of stream) {
-        this.#logFile?.writeSync(chunk);
+        try {
+          this.#logFile?.writeSync(chunk);
+        } catch {
+          // a full disk must not stop the agent's output from being read
+        }
         rest += dec.decode(chunk, { stream: true });
         const lines = rest.split("\n");
         rest = lines.pop()!;
@@ -215,15 +247,9 @@ export class AgentProcess {
     if (!this.#stdin.locked) await this.#stdin.close().catch(() => {});
   }
 
-  /** Waits for the output pumps, closes the agent's stdin pipe and the log file. */
+  /** Waits for the output pumps (every line read and logged) and closes the agent's stdin pipe. */
   async close(): Promise<void> {
     await Promise.all(this.#pumps);
     await this.closeParentPipe();
-    try {
-      this.#logFile?.close();
-    } catch {
-      // closed already
-    }
-    this.#logFile = undefined;
   }
 }

@@ -67,3 +67,9 @@ Deno.test({
     assertEquals(p.logs.tail().includes("ignored"), true);
   },
 });
+
+Deno.test("agent_process: a log line quoting model text cannot carry escape sequences to the terminal", () => {
+  const r = new LogRing(5);
+  r.push('[00:00:01.000] DEBUG (1): transcript "hi\x1b]0;owned\x07\x1b[2J there"');
+  assertEquals(r.tail(1), ['[00:00:01.000] DEBUG (1): transcript "hi there"']);
+});

@@ -5,24 +5,25 @@
  * @module
  */
 import type { AgentSession as pb } from "@livekit/protocol";
-import { agentCommand, AgentProcess } from "./agent_process.ts";
-import {
-  BrokerListenError,
-  BrokerSession,
-  listenBroker,
-  MIC_FRAME_SAMPLES,
-  WIRE_SAMPLE_RATE,
-} from "./broker.ts";
-import { startInput } from "./input.ts";
-import { EchoGate, WavMic } from "./mic.ts";
-import { Playout } from "./playout.ts";
-import { type AudioDevices, openAudioDevices } from "./portaudio.ts";
+import { agentCommand, AgentProcess, LogFileError, openLogFile } from "./agent_process.ts";
+import { BrokerListenError, BrokerSession, listenBroker, WIRE_SAMPLE_RATE } from "./broker.ts";
+import { formatDeviceTable } from "./devices.ts";
+import { type InputHandle, startInput } from "./input.ts";
+import { type EndingCause, quitHint } from "./keys.ts";
+import { LatencyLog } from "./latency.ts";
+import { type PlayedSink, Playout } from "./playout.ts";
+import { listAudioDevices } from "./portaudio.ts";
+import { SessionRecorder } from "./recorder.ts";
+import { Talk } from "./talk.ts";
 import { type AgentStateName, ConsoleUi } from "./ui.ts";
 import { type MonoPcm, readWavFile, WavError, WavWriter } from "./wav.ts";
 import { HeardView } from "./heard.ts";
 import { CONSOLE_EXIT_GRACE_MS, SESSION_CLOSE_TIMEOUT_MS } from "../core/bounds.ts";
 import { parseReport } from "../core/console_report.ts";
 import { MODEL_FAILURE_EXIT_CODE } from "../core/errors.ts";
+import { ArgError, type ConsoleOptions, HELP, parseConsoleArgs } from "./options.ts";
+
+export { ArgError, type ConsoleOptions, HELP, parseConsoleArgs };
 
 /** Exit status for a mistake the user can fix (same as main.ts). */
 export const USAGE_EXIT = 2;
@@ -44,155 +45,6 @@ const AGENT_EXIT_GRACE_MS = 8_000;
  * console never kills an agent that is still within its bounds.
  */
 const AGENT_STOP_BOUND_MS = SESSION_CLOSE_TIMEOUT_MS + CONSOLE_EXIT_GRACE_MS + 1_000;
-
-/** Parsed `console` flags. */
-export interface ConsoleOptions {
-  text: boolean;
-  silent: boolean;
-  offline: boolean;
-  inputWav?: string;
-  outputWav?: string;
-  port: number;
-  connectTimeoutS: number;
-  logFile?: string;
-  logLevel: string;
-  verbose: boolean;
-  bargeIn: boolean;
-  devices: boolean;
-  help: boolean;
-}
-
-/** A bad command line; printed as one line. */
-export class ArgError extends Error {}
-
-/** The help text of `console`. */
-export const HELP = `Usage: deno task console [options]
-
-Talk to the Exit Message agent from this terminal. Starts the agent as a child
-process and acts as its console broker (what \`lk console\` does).
-
-Options:
-  --offline              Run against a local simulation of LiveKit Inference
-                         (no account, scripted replies, synthetic voice)
-  --text                 Type to the agent instead of speaking (no sound devices)
-  --silent               With --text: the agent skips speech synthesis (lk's text mode)
-  --input-wav FILE       Use a WAV recording as the microphone (real-time, any rate)
-  --output-wav FILE      Record everything the agent said to a 48 kHz WAV
-  --no-devices           Never open speakers/microphone
-  --barge-in             Keep the microphone open while the agent speaks (headsets)
-  --port N               Broker port on 127.0.0.1 (default: a free one)
-  --connect-timeout S    Seconds the agent may take to start and connect (default 60)
-  --log-file FILE        Append the agent's logs to FILE
-  --log-level LEVEL      Agent log level: trace, debug, info, warn, error (default debug)
-  --verbose              Show the agent's log lines in the terminal
-  -h, --help             Show this help
-
-Keys: type a line and press Enter to say it; Ctrl+C ends the session (the agent
-says goodbye); Ctrl+C again quits at once.
-
-The agent's half alone, for an external broker such as \`lk console\`:
-  deno run -A main.ts console --connect-addr HOST:PORT`;
-
-/** Parses `console` arguments (without the leading `console`). */
-export function parseConsoleArgs(args: string[]): ConsoleOptions {
-  const o: ConsoleOptions = {
-    text: false,
-    silent: false,
-    offline: false,
-    port: 0,
-    connectTimeoutS: 60,
-    logLevel: "debug",
-    verbose: false,
-    bargeIn: false,
-    devices: true,
-    help: false,
-  };
-  const value = (i: number, flag: string): string => {
-    const v = args[i + 1];
-    if (v === undefined || v.startsWith("--")) throw new ArgError(`${flag} needs a value`);
-    return v;
-  };
-  for (let i = 0; i < args.length; i++) {
-    let a = args[i];
-    let inline: string | undefined;
-    if (a.startsWith("--") && a.includes("=")) {
-      inline = a.slice(a.indexOf("=") + 1);
-      a = a.slice(0, a.indexOf("="));
-      args = [...args.slice(0, i), a, inline, ...args.slice(i + 1)];
-    }
-    switch (a) {
-      case "--text":
-        o.text = true;
-        break;
-      case "--silent":
-        o.silent = true;
-        break;
-      case "--offline":
-        o.offline = true;
-        break;
-      case "--verbose":
-        o.verbose = true;
-        break;
-      case "--barge-in":
-        o.bargeIn = true;
-        break;
-      case "--no-devices":
-        o.devices = false;
-        break;
-      case "-h":
-      case "--help":
-        o.help = true;
-        break;
-      case "--input-wav":
-        o.inputWav = value(i++, a);
-        break;
-      case "--output-wav":
-        o.outputWav = value(i++, a);
-        break;
-      case "--log-file":
-        o.logFile = value(i++, a);
-        break;
-      case "--log-level": {
-        const v = value(i++, a);
-        if (!["trace", "debug", "info", "warn", "error", "fatal"].includes(v)) {
-          throw new ArgError(
-            `--log-level ${v} is not valid; use trace, debug, info, warn or error`,
-          );
-        }
-        o.logLevel = v;
-        break;
-      }
-      case "--port": {
-        const v = value(i++, a);
-        const n = Number(v);
-        if (!/^\d+$/.test(v) || n < 1 || n > 65535) {
-          throw new ArgError(`--port ${v} is not valid; use a port from 1 to 65535`);
-        }
-        o.port = n;
-        break;
-      }
-      case "--connect-timeout": {
-        const v = value(i++, a);
-        const n = Number(v);
-        if (!Number.isFinite(n) || n <= 0 || n > 3600) {
-          throw new ArgError(`--connect-timeout ${v} is not valid; use seconds from 1 to 3600`);
-        }
-        o.connectTimeoutS = n;
-        break;
-      }
-      default:
-        throw new ArgError(`unknown option ${a}; see deno task console --help`);
-    }
-  }
-  if (o.text && o.inputWav) {
-    throw new ArgError("--text and --input-wav exclude each other; pick typed or recorded input");
-  }
-  if (o.silent && !o.text) throw new ArgError("--silent only applies with --text");
-  if (o.silent && o.outputWav) {
-    throw new ArgError("--silent disables speech, so --output-wav would stay empty; drop one");
-  }
-  return o;
-}
 
 /** Options of {@link runConsoleApp}. */
 export interface RunConsoleOptions {
@@ -239,6 +91,15 @@ export async function runConsoleApp(args: string[], options: RunConsoleOptions):
     console.log(HELP);
     return 0;
   }
+  if (opts.listDevices) {
+    const list = listAudioDevices();
+    if (!list.ok) {
+      stderrLine(`error: cannot list audio devices: ${list.reason}`);
+      return USAGE_EXIT;
+    }
+    console.log(formatDeviceTable(list.devices));
+    return 0;
+  }
 
   if (!opts.offline) {
     const missing = ["LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"].filter((n) =>
@@ -254,25 +115,37 @@ export async function runConsoleApp(args: string[], options: RunConsoleOptions):
   }
 
   // Validate files before anything starts, so a typo costs nothing.
-  let inputPcm: MonoPcm | undefined;
-  let recorder: WavWriter | undefined;
+  const files: RunFiles = {};
   try {
-    if (opts.inputWav) inputPcm = await readWavFile(opts.inputWav);
-    if (opts.outputWav) recorder = WavWriter.create(opts.outputWav, WIRE_SAMPLE_RATE);
+    if (opts.inputWav) files.inputPcm = await readWavFile(opts.inputWav);
+    if (opts.logFile) files.logFile = openLogFile(opts.logFile);
+    if (opts.outputWav) files.outputWav = WavWriter.create(opts.outputWav, WIRE_SAMPLE_RATE);
+    if (opts.recordDir) files.record = SessionRecorder.create(opts.recordDir, WIRE_SAMPLE_RATE);
   } catch (e) {
-    if (e instanceof WavError) {
+    files.logFile?.close();
+    files.outputWav?.close();
+    if (e instanceof WavError || e instanceof LogFileError) {
       stderrLine(`error: ${e.message}`);
       return USAGE_EXIT;
     }
     throw e;
   }
 
-  const session = new ConsoleRun(opts, options, inputPcm, recorder);
+  const session = new ConsoleRun(opts, options, files);
   try {
     return await session.run();
   } finally {
     await session.cleanup();
+    files.logFile?.close();
   }
+}
+
+/** The files a run reads and writes, opened before anything starts. */
+interface RunFiles {
+  inputPcm?: MonoPcm;
+  outputWav?: WavWriter;
+  logFile?: Deno.FsFile;
+  record?: SessionRecorder;
 }
 
 type Phase = "starting" | "running" | "ending" | "done";
@@ -282,19 +155,17 @@ class ConsoleRun {
   readonly ui = new ConsoleUi();
   readonly #opts: ConsoleOptions;
   readonly #run: RunConsoleOptions;
-  readonly #inputPcm?: MonoPcm;
-  readonly #recorder?: WavWriter;
+  readonly #files: RunFiles;
+  readonly #latency = new LatencyLog();
   #phase: Phase = "starting";
-  #mode: "voice" | "text" | "wav" = "voice";
-  #devices?: AudioDevices;
+  #talk?: Talk;
   #playout?: Playout;
   #listener?: Deno.TcpListener;
   #agent?: AgentProcess;
   #broker?: BrokerSession;
   #heard?: HeardView;
   #gateway?: { url: string; close(): Promise<void>; log: { kind: string; durationMs?: number }[] };
-  #mic?: WavMic;
-  #input?: { stop(): void };
+  #input?: InputHandle;
   #signals: [Deno.Signal, () => void][] = [];
   #hardQuit = Promise.withResolvers<void>();
   #quitNow = false;
@@ -314,11 +185,10 @@ class ConsoleRun {
   #agentInitiated = false;
   #interruptArmed = false;
 
-  constructor(opts: ConsoleOptions, run: RunConsoleOptions, pcm?: MonoPcm, rec?: WavWriter) {
+  constructor(opts: ConsoleOptions, run: RunConsoleOptions, files: RunFiles) {
     this.#opts = opts;
     this.#run = run;
-    this.#inputPcm = pcm;
-    this.#recorder = rec;
+    this.#files = files;
   }
 
   async run(): Promise<number> {
@@ -327,45 +197,40 @@ class ConsoleRun {
     this.#installSignals();
 
     // 1. Audio path.
-    this.#mode = opts.text ? "text" : opts.inputWav ? "wav" : "voice";
+    const talk = new Talk({
+      ui,
+      opts,
+      inputPcm: this.#files.inputPcm,
+      record: this.#files.record,
+      setCommandMode: (on) => this.#input?.setCommandMode(on),
+      onReplayFinished: (file) => this.#beginStop(`${file} ended`, { kind: "input" }),
+    });
+    this.#talk = talk;
     ui.banner(
-      this.#mode === "text"
+      talk.mode === "text"
         ? opts.silent ? "text (no speech)" : "text"
-        : this.#mode === "wav"
+        : talk.mode === "wav"
         ? `voice from ${opts.inputWav}`
         : "voice",
       opts.offline,
     );
-    if (this.#mode !== "text" && opts.devices) {
-      const wantMic = this.#mode === "voice";
-      let probe = openAudioDevices({ rate: WIRE_SAMPLE_RATE, input: wantMic });
-      if (!probe.ok && wantMic) {
-        const why = probe.reason;
-        probe = openAudioDevices({ rate: WIRE_SAMPLE_RATE, input: false });
-        this.#mode = "text";
-        ui.warn(
-          probe.ok
-            ? `no microphone found (${why}); continuing in text mode, the agent's voice on the speakers`
-            : `no audio device found (${why}); continuing in text mode`,
-        );
-      } else if (!probe.ok) {
-        ui.info(`no audio device found (${probe.reason}); the agent's speech is timed, not played`);
-      }
-      if (probe.ok) this.#devices = probe.devices;
-    } else if (this.#mode === "voice") {
-      this.#mode = "text";
-      ui.info("sound devices disabled (--no-devices); continuing in text mode");
-    }
+    if (!talk.openDevices()) return USAGE_EXIT;
+    const recorders: PlayedSink[] = [];
+    if (this.#files.outputWav) recorders.push(this.#files.outputWav);
+    if (this.#files.record) recorders.push(this.#files.record.agent);
     this.#playout = new Playout({
       sampleRate: WIRE_SAMPLE_RATE,
-      device: this.#devices?.output,
-      recorder: this.#recorder,
+      device: talk.devices?.output,
+      recorders,
     });
 
     // 2. Offline stand-in of LiveKit Inference.
     const agentEnv: Record<string, string> = { ...this.#run.agentEnv };
     if (opts.offline) {
-      const { startGateway, offlineBrain } = await import("../simulation/mod.ts");
+      const { startGateway, offlineBrain, DEFAULT_STT_TRANSCRIPTS } = await import(
+        "../simulation/mod.ts"
+      );
+      talk.simulatedStt(DEFAULT_STT_TRANSCRIPTS);
       const key = "offline-console";
       const secret = crypto.randomUUID();
       this.#gateway = await startGateway({ llm: offlineBrain(), apiKey: key, apiSecret: secret });
@@ -400,7 +265,7 @@ class ConsoleRun {
         cmd,
         args,
         env: agentEnv,
-        logFile: opts.logFile,
+        logFile: this.#files.logFile,
         onLine: opts.verbose ? (l) => ui.line(ui.dim(`  │ ${l}`)) : undefined,
       });
     } catch (e) {
@@ -445,6 +310,7 @@ class ConsoleRun {
     this.#listener.close();
     this.#listener = undefined;
     this.#connectedAt = performance.now();
+    this.#files.record?.begin();
     ui.stopSpin();
     ui.ok(`agent connected in ${((this.#connectedAt - started) / 1000).toFixed(1)} s`);
     this.#phase = "running";
@@ -452,20 +318,22 @@ class ConsoleRun {
     // 6. The session.
     const broker = new BrokerSession(conn, this.#playout, {
       onEvent: (ev) => this.#onEvent(ev),
+      onAudio: () => this.#latency.audioArrived(),
     });
     this.#broker = broker;
     this.#heard = new HeardView(ui, {
-      audioOut: !(this.#mode === "text" && opts.silent),
+      audioOut: !(talk.mode === "text" && opts.silent),
       audioFrames: () => broker.stats.audioFramesIn,
     });
-    if (this.#mode === "text") {
+    talk.attach(broker, this.#playout);
+    if (talk.mode === "text") {
       broker.updateIo({ audioIn: false, audioOut: !opts.silent }).catch((e) => {
         if (!broker.isClosed) ui.warn(`could not switch the agent to text input (${e.message})`);
       });
     }
-    this.#hints();
     this.#startInput();
-    void broker.firstMessage.then(() => this.#startMic());
+    talk.hints();
+    void broker.firstMessage.then(() => talk.startMic());
 
     // 7. Until the session or the agent ends, or the user insists.
     const how = await Promise.race([
@@ -474,7 +342,7 @@ class ConsoleRun {
       this.#hardQuit.promise.then(() => "quit" as const),
     ]);
     this.#input?.stop();
-    this.#mic?.stop();
+    talk.stop();
     if (how === "quit" || this.#quitNow) return await this.#quit();
     if (broker.closeError) ui.warn(`the session connection broke (${broker.closeError})`);
 
@@ -516,18 +384,8 @@ class ConsoleRun {
     return 0;
   }
 
-  #hints(): void {
-    const typed = this.#mode === "text" || Deno.stdin.isTerminal();
-    this.ui.setHint(
-      this.#mode === "text"
-        ? "type a message, Enter to send · Ctrl+C to end"
-        : "speak · Ctrl+C to end",
-    );
-    if (this.ui.tty && typed) this.ui.setInput("");
-  }
-
   #startInput(): void {
-    // Typed lines work in every mode; only in text mode does the end of input end the session.
+    // Typed lines work in every mode on a pipe; only in text mode does the end of input end the session.
     this.#input = startInput(this.ui.tty && Deno.stdin.isTerminal(), {
       onLine: (line) => {
         const text = line.trim();
@@ -536,12 +394,13 @@ class ConsoleRun {
         void this.#pumpLines();
       },
       onEof: () => {
-        if (this.#mode !== "text") return;
+        if (this.#talk?.mode !== "text") return;
         this.#inputEnded = true;
         void this.#pumpLines();
       },
-      onInterrupt: () => this.#interrupt("you pressed Ctrl+C"),
+      onInterrupt: () => this.#interrupt("you pressed Ctrl+C", { kind: "key" }),
       onEdit: (buf) => this.ui.setInput(buf),
+      onKey: (key, typing) => this.#talk?.onKey(key, typing) ?? false,
     });
   }
 
@@ -555,6 +414,7 @@ class ConsoleRun {
         this.#echoed.push(text);
         this.#userTurns++;
         this.ui.user(text);
+        this.#latency.typedTurnSent();
         try {
           await this.#broker.runInput(text);
         } catch (e) {
@@ -567,29 +427,7 @@ class ConsoleRun {
       this.#pumping = false;
     }
     if (this.#inputEnded && this.#lines.length === 0 && this.#phase === "running") {
-      this.#beginStop("the input ended");
-    }
-  }
-
-  #startMic(): void {
-    const broker = this.#broker;
-    if (!broker || broker.isClosed || this.#phase !== "running") return;
-    if (this.#mode === "wav" && this.#inputPcm) {
-      this.#mic = new WavMic(this.#inputPcm, () => {
-        if (this.#phase === "running") {
-          this.ui.info(`${this.#opts.inputWav} ended; the microphone is silent now`);
-        }
-      });
-      this.ui.info(
-        `streaming ${this.#opts.inputWav} (${this.#mic.seconds.toFixed(1)} s) as the microphone`,
-      );
-      this.#mic.start((frame) => void broker.sendMic(frame));
-    } else if (this.#mode === "voice" && this.#devices?.input) {
-      const gate = new EchoGate(!this.#opts.bargeIn);
-      this.#devices.input.start(MIC_FRAME_SAMPLES, (frame) => {
-        if (broker.isClosed) return;
-        void broker.sendMic(gate.pass(frame, this.#playout?.playing ?? false));
-      });
+      this.#beginStop("the input ended", { kind: "input" });
     }
   }
 
@@ -597,9 +435,12 @@ class ConsoleRun {
     const { ui } = this;
     const e = ev.event;
     switch (e.case) {
-      case "agentStateChanged":
-        ui.state(STATE_NAMES[e.value.newState] ?? "idle");
+      case "agentStateChanged": {
+        const state = STATE_NAMES[e.value.newState] ?? "idle";
+        ui.state(state);
+        this.#talk?.agentState(state);
         break;
+      }
       case "userInputTranscribed":
         if (!e.value.isFinal) ui.partial(e.value.transcript);
         break;
@@ -616,12 +457,17 @@ class ConsoleRun {
           } else {
             this.#userTurns++;
             ui.user(text);
+            this.#talk?.userTurn();
           }
         } else if (item.value.role === 3 /* ASSISTANT */) {
           const shown = this.#heard
             ? this.#heard.agentMessage(text, item.value.interrupted)
             : (ui.agent(text, item.value.interrupted), "heard");
-          if (shown !== "retry") this.#agentTurns++;
+          if (shown !== "retry") {
+            this.#agentTurns++;
+            ui.latency(this.#latency.reply(item.value.metrics));
+            this.#talk?.replied();
+          }
           if (shown === "heard" && this.#stopRequestedAt !== undefined) {
             this.#agentSpokeAfterStop = true;
           }
@@ -637,6 +483,7 @@ class ConsoleRun {
           if (call.name === "end_session") this.#agentEnding();
           ui.tool(call.name, call.arguments, out?.output ?? "", out?.isError ?? false);
         }
+        this.#talk?.replied();
         break;
       }
       case "error":
@@ -659,7 +506,10 @@ class ConsoleRun {
       : ["SIGINT", "SIGTERM", "SIGHUP"];
     for (const sig of sigs) {
       const h = () =>
-        this.#interrupt(sig === "SIGINT" ? "you pressed Ctrl+C" : `the console got ${sig}`);
+        this.#interrupt(
+          sig === "SIGINT" ? "you pressed Ctrl+C" : `the console got ${sig}`,
+          { kind: "signal", signal: sig },
+        );
       try {
         Deno.addSignalListener(sig, h);
         this.#signals.push([sig, h]);
@@ -678,6 +528,7 @@ class ConsoleRun {
     this.#agentInitiated = true;
     this.ui.setHint("");
     this.ui.setInput(undefined);
+    this.#talk?.stop();
     this.#armStopBound();
   }
 
@@ -692,9 +543,9 @@ class ConsoleRun {
     }, AGENT_STOP_BOUND_MS));
   }
 
-  #interrupt(reason: string): void {
+  #interrupt(reason: string, cause: EndingCause): void {
     if (this.#phase === "running") {
-      this.#beginStop(reason);
+      this.#beginStop(reason, cause);
       return;
     }
     if (this.#phase === "ending" && this.#agentInitiated && !this.#interruptArmed) {
@@ -707,15 +558,17 @@ class ConsoleRun {
     this.#hardQuit.resolve();
   }
 
-  #beginStop(reason: string): void {
+  #beginStop(reason: string, cause: EndingCause): void {
     if (this.#phase !== "running") return;
     this.#phase = "ending";
     this.#endedBy ??= reason;
     this.#stopRequestedAt = performance.now();
     this.ui.setHint("");
     this.ui.setInput(undefined);
-    this.ui.info("ending the session; the agent says goodbye (Ctrl+C again to quit at once)");
-    this.#mic?.stop();
+    // Offer a key only where one can reach the console (not to a pipe).
+    const terminal = this.ui.tty || Deno.stdin.isTerminal();
+    this.ui.info(`ending the session; the agent says goodbye${quitHint(cause, terminal)}`);
+    this.#talk?.stop();
     // One SIGINT: agents-js closes the session, which runs onExit ("Goodbye!").
     this.#agent?.signal("SIGINT");
     this.#timers.push(setTimeout(() => {
@@ -764,11 +617,12 @@ class ConsoleRun {
     if (played > 0) parts.push(`${played.toFixed(2)} s of agent speech`);
     this.ui.line("");
     this.ui.line(
-      this.ui.tty ? `\x1b[1msession ended:\x1b[0m ${ending}` : `session ended: ${ending}`,
+      this.ui.tty ? `${this.ui.bold("session ended:")} ${ending}` : `session ended: ${ending}`,
     );
     this.ui.line(`summary: ${parts.join(" · ")}`);
-    if (this.#recorder) {
-      this.ui.line(`recorded: ${this.#opts.outputWav} (${this.#recorder.seconds.toFixed(2)} s)`);
+    if (this.#files.outputWav) {
+      const secs = this.#files.outputWav.seconds.toFixed(2);
+      this.ui.line(`recorded: ${this.#opts.outputWav} (${secs} s)`);
     }
     if (this.#gateway) {
       const ttsMs = this.#gateway.log.reduce(
@@ -777,6 +631,16 @@ class ConsoleRun {
       );
       this.ui.line(
         `simulation: the stand-in TTS synthesized ${(ttsMs / 1000).toFixed(2)} s of audio`,
+      );
+    }
+    const latency = this.#latency.summary((s) => this.ui.red(s));
+    if (latency) this.ui.line(`latency: ${latency}`);
+    if (this.#files.record) {
+      const files = this.#files.record.close();
+      this.ui.line(
+        files.length > 0
+          ? `recorded both sides: ${files.join(", ")} (one timeline)`
+          : `recorded nothing: no audio went either way`,
       );
     }
   }
@@ -794,7 +658,7 @@ class ConsoleRun {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers = [];
     this.#input?.stop();
-    this.#mic?.stop();
+    this.#talk?.stop();
     this.ui.finish();
     if (this.#agent && !this.#agent.exited) await this.#agent.kill();
     await this.#agent?.close();
@@ -805,8 +669,9 @@ class ConsoleRun {
       // closed already
     }
     await this.#playout?.close();
-    this.#recorder?.close();
-    await this.#devices?.close();
+    this.#files.outputWav?.close();
+    this.#files.record?.close();
+    await this.#talk?.close();
     await this.#gateway?.close();
   }
 }

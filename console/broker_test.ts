@@ -96,7 +96,10 @@ async function pair(recorder?: WavWriter) {
     Deno.connect({ hostname: "127.0.0.1", port }),
   ]);
   listener.close();
-  const playout = new Playout({ sampleRate: WIRE_SAMPLE_RATE, recorder });
+  const playout = new Playout({
+    sampleRate: WIRE_SAMPLE_RATE,
+    recorders: recorder ? [recorder] : [],
+  });
   const events: pb.AgentSessionEvent[] = [];
   const broker = new BrokerSession(server, playout, { onEvent: (e) => events.push(e) });
   const agent = new FakeAgent(client);

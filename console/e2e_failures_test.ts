@@ -84,6 +84,8 @@ Deno.test({
       new DataView(floatWav.buffer).setUint16(20, 3, true); // IEEE float
       await Deno.writeFile(`${dir}/float.wav`, floatWav);
       await Deno.writeTextFile(`${dir}/notes.wav`, "not audio at all");
+      await Deno.writeFile(`${dir}/cut.wav`, encodeWav(new Int16Array(100), 16000).subarray(0, 30));
+      await Deno.writeFile(`${dir}/empty.wav`, encodeWav(new Int16Array(0), 16000));
       const port = (taken.addr as Deno.NetAddr).port;
       const cases: [string[], Record<string, string>, RegExp][] = [
         [
@@ -100,6 +102,46 @@ Deno.test({
           ["--offline", "--input-wav", `${dir}/notes.wav`],
           {},
           /^error: .*notes\.wav is not a WAV file/,
+        ],
+        [
+          ["--offline", "--input-wav", `${dir}/cut.wav`],
+          {},
+          /^error: .*cut\.wav is truncated \(its fmt chunk is cut short\); re-export it$/,
+        ],
+        [
+          ["--offline", "--input-wav", `${dir}/empty.wav`],
+          {},
+          /^error: .*empty\.wav holds no audio \(its data chunk is empty\)$/,
+        ],
+        [
+          ["--offline", "--text", "--log-file", `${dir}/no/such/folder/agent.log`],
+          {},
+          /^error: --log-file .*agent\.log cannot be written \(its folder does not exist\); pick another path$/,
+        ],
+        [
+          ["--offline", "--text", "--log-file", dir],
+          {},
+          /^error: --log-file .* cannot be written \(it is a directory\); pick another path$/,
+        ],
+        [
+          ["--list-devices"],
+          { PORTAUDIO_LIB: "/nonexistent/libportaudio.so" },
+          /^error: cannot list audio devices: PortAudio is not installed \(.+\)$/,
+        ],
+        [
+          ["--offline", "--input-device", "USB"],
+          { PORTAUDIO_LIB: "/nonexistent/libportaudio.so" },
+          /^error: --input-device cannot be used: PortAudio is not installed \(.+\)$/,
+        ],
+        [
+          ["--offline", "--text", "--output-device", "2"],
+          { PORTAUDIO_LIB: "/nonexistent/libportaudio.so" },
+          /^error: --output-device cannot be used: PortAudio is not installed \(.+\)$/,
+        ],
+        [
+          ["--offline", "--text", "--record", `${dir}/notes.wav`],
+          {},
+          /^error: --record .*notes\.wav cannot be used \(.+\); pick another folder$/,
         ],
         [
           ["--offline", "--text", "--port", String(port)],
@@ -163,15 +205,19 @@ interface AgentHalf {
  * Starts the gateway stand-in, a broker listener and `main.ts console --connect-addr`, waits
  * (bounded) for the agent to dial in, runs `body`, and tears everything down by PID.
  */
-async function withAgentHalf(body: (half: AgentHalf) => Promise<void>): Promise<void> {
+async function withAgentHalf(
+  body: (half: AgentHalf) => Promise<void>,
+  spawn: { extraArgs?: string[]; cwd?: string } = {},
+): Promise<void> {
   const gw = await startGateway({ llm: offlineBrain(), apiKey: "k", apiSecret: "s" });
   const listener = listenBroker(0);
   const port = (listener.addr as Deno.NetAddr).port;
-  const { cmd, args } = agentCommand(MAIN, `127.0.0.1:${port}`);
+  const { cmd, args } = agentCommand(MAIN, `127.0.0.1:${port}`, spawn.extraArgs);
   const lines: string[] = [];
   const agent = AgentProcess.spawn({
     cmd,
     args,
+    cwd: spawn.cwd,
     env: { LIVEKIT_INFERENCE_URL: gw.url, LIVEKIT_API_KEY: "k", LIVEKIT_API_SECRET: "s" },
     onLine: (line) => lines.push(line),
   });
@@ -222,6 +268,30 @@ Deno.test({
       );
       assert(states.includes(pb.AgentState.AS_SPEAKING));
     }),
+});
+
+Deno.test({
+  name:
+    "lk-compat: lk agent console's own argv (--connect-addr ADDR --record): the agent's half records its session",
+  ...opts,
+  async fn() {
+    const cwd = await Deno.makeTempDir();
+    try {
+      await withAgentHalf(async ({ agent, broker }) => {
+        await broker.runInput("hello", 30_000);
+        agent.signal("SIGINT");
+        await broker.closed;
+        assert(await agent.waitExit(15_000), "the agent did not exit after SIGINT");
+        assertEquals((await agent.status).code, 0);
+      }, { extraArgs: ["--record"], cwd });
+      const sessions = [...Deno.readDirSync(`${cwd}/console-recordings`)];
+      assertEquals(sessions.length, 1);
+      const files = [...Deno.readDirSync(`${cwd}/console-recordings/${sessions[0].name}`)];
+      assertGreater(files.length, 0, "the session folder is empty");
+    } finally {
+      await Deno.remove(cwd, { recursive: true });
+    }
+  },
 });
 
 Deno.test({

@@ -5,7 +5,7 @@
 import { assert, assertEquals, assertGreater, assertMatch } from "@std/assert";
 import { synthesizeVoice, TTS_MS_PER_CHAR } from "../simulation/mod.ts";
 import { agentPid, ALSA_NULL_CONF, ConsoleProc, MAIN, settled } from "./testdata/harness.ts";
-import { decodeWav, encodeWav, rms } from "./wav.ts";
+import { decodeWav, encodeWav, resampleLinear, rms } from "./wav.ts";
 
 const opts = { sanitizeOps: true, sanitizeResources: true };
 
@@ -50,6 +50,17 @@ Deno.test({
       assert(after(out, "tool: end_session()", "agent: Goodbye!"), out);
       assertMatch(out, /^session ended: the agent ended the session \(end_session\)$/m);
       assertMatch(out, /^summary: 2 user turns · 3 agent replies · /m);
+      // Per-turn latency as LiveKit's consoles show it; a typed turn's e2e is measured here.
+      assertMatch(
+        out,
+        /^agent: Hello! .*\nlatency: llm_ttft [\d.]+ms · tts_ttfb [\d.]+ms · e2e \d+ms/m,
+      );
+      assertMatch(
+        out,
+        /^latency: median of 3 replies: llm_ttft [\d.]+ms · tts_ttfb [\d.]+ms · e2e /m,
+      );
+      // Typed input: the simulated STT's script is not shown (nothing is heard).
+      assertEquals(out.includes("speech recognizer"), false);
       assertEquals(proc.err.includes("error"), false, proc.err);
       await assertNothingLeft(proc);
     } finally {
@@ -59,7 +70,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "e2e: --input-wav streams a recording; --output-wav holds every word incl. the goodbye",
+  name:
+    "e2e: --input-wav replays 3 utterances (4 s, 7 s apart) as 3 user turns; --output-wav and --record keep every word",
   ...opts,
   async fn() {
     const dir = await Deno.makeTempDir();
@@ -67,14 +79,15 @@ Deno.test({
     const rate = 22050;
     const gap = (s: number) => new Int16Array(Math.round(rate * s));
     // The stand-in STT hears each burst as its next scripted line: "Hello there!",
-    // "What can you do?", "Okay, thanks. Goodbye!". Gaps leave room for each reply,
-    // so nothing is interrupted and the recording must equal what TTS produced.
+    // "What can you do?", "Okay, thanks. Goodbye!". The first reply is still playing
+    // 4 s after the first utterance (where a live microphone loses the second one):
+    // the replay holds each utterance until the agent has answered the one before.
     const parts = [
       gap(0.5),
       synthesizeVoice("Hello there", rate),
-      gap(5.5),
+      gap(4),
       synthesizeVoice("What can you do", rate),
-      gap(7.5),
+      gap(7),
       synthesizeVoice("Okay thanks goodbye", rate),
       gap(0.5),
     ];
@@ -87,15 +100,33 @@ Deno.test({
     const output = `${dir}/out.wav`;
     await Deno.writeFile(input, wav);
     const proc = new ConsoleProc(
-      [MAIN, "console", "--offline", "--input-wav", input, "--output-wav", output],
+      [
+        MAIN,
+        "console",
+        "--offline",
+        "--input-wav",
+        input,
+        "--output-wav",
+        output,
+        "--record",
+        `${dir}/rec`,
+      ],
       { PORTAUDIO_LIB: "/nonexistent/libportaudio.so" },
     );
     try {
       const st = await proc.exit(90_000);
       const out = proc.out;
       assertEquals(st.code, 0, `stdout:\n${out}\nstderr:\n${proc.err}`);
-      assertMatch(out, /^you: Hello there!$/m);
-      assertMatch(out, /^you: Okay, thanks\. Goodbye!$/m);
+      assertEquals(out.match(/^you: .*$/gm), [
+        "you: Hello there!",
+        "you: What can you do?",
+        "you: Okay, thanks. Goodbye!",
+      ]);
+      assertMatch(out, /^summary: 3 user turns · /m);
+      assertMatch(
+        out,
+        /^info: the simulated speech recognizer does not listen to words: it hears each thing said as the next line of "Hello there!" → /m,
+      );
       assert(after(out, "tool: end_session()", "agent: Goodbye!"), out);
       assertEquals(out.includes("[interrupted]"), false, "the test's gaps are too short:\n" + out);
 
@@ -118,6 +149,20 @@ Deno.test({
       );
       assertGreater(rms(goodbye), 0.02, "the goodbye at the end of the recording is silent");
       assertGreater(rms(rec.samples), 0.02);
+
+      // --record: both sides on one timeline, same length; the agent side holds what was
+      // played, the user side the three utterances as sent.
+      assertMatch(
+        out,
+        /^recorded both sides: .*rec\/user\.wav, .*rec\/agent\.wav \(one timeline\)$/m,
+      );
+      const user = decodeWav(await Deno.readFile(`${dir}/rec/user.wav`)).samples;
+      const agent = decodeWav(await Deno.readFile(`${dir}/rec/agent.wav`)).samples;
+      assertEquals(user.length, agent.length);
+      const voiced = (a: Int16Array) => a.reduce((n, v) => n + (Math.abs(v) > 300 ? 1 : 0), 0);
+      const spoken = voiced(resampleLinear(mono, rate, 48000));
+      assert(Math.abs(voiced(user) - spoken) < spoken * 0.05, `${voiced(user)} vs ${spoken}`);
+      assert(Math.abs(voiced(agent) - voiced(rec.samples)) < voiced(rec.samples) * 0.05);
       await assertNothingLeft(proc);
     } finally {
       await finish(proc);

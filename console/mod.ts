@@ -48,6 +48,12 @@ export {
   WavError,
   WavWriter,
 } from "./wav.ts";
-export { EchoGate, WavMic } from "./mic.ts";
 export { HeardView } from "./heard.ts";
-export { type AudioProbe, openAudioDevices } from "./portaudio.ts";
+export { EchoGate } from "./mic.ts";
+export { MicPath } from "./mic_path.ts";
+export { findUtterances, Replay, ReplaySource, TurnGate } from "./replay.ts";
+export { type AudioProbe, listAudioDevices, openAudioDevices } from "./portaudio.ts";
+export { type AudioDeviceInfo, formatDeviceTable, pickDevice } from "./devices.ts";
+export { LatencyLog, type TurnLatency } from "./latency.ts";
+export { SessionRecorder } from "./recorder.ts";
+export { printable } from "./sanitize.ts";

@@ -6,7 +6,10 @@
  *
  * @module
  */
-import type { WavWriter } from "./wav.ts";
+/** Something that takes the samples as they play (a WAV writer, a recorder track). */
+export interface PlayedSink {
+  write(samples: Int16Array): void;
+}
 
 /** Where played samples go besides the clock (a sound card, for instance). */
 export interface OutputDevice {
@@ -26,8 +29,8 @@ export interface PlayoutOptions {
   sampleRate: number;
   /** Optional sound card; without one the clock alone paces playout (a null sink). */
   device?: OutputDevice;
-  /** Optional recorder; receives exactly what was played, cleared audio excluded. */
-  recorder?: WavWriter;
+  /** Optional recorders; receive exactly what was played, cleared audio excluded. */
+  recorders?: PlayedSink[];
   /** Clock tick in ms (how often played audio is accounted). */
   tickMs?: number;
 }
@@ -49,8 +52,8 @@ interface Drain {
  */
 export class Playout {
   readonly sampleRate: number;
-  readonly #device?: OutputDevice;
-  readonly #recorder?: WavWriter;
+  #device?: OutputDevice;
+  readonly #recorders: PlayedSink[];
   readonly #tickMs: number;
   #queue: Chunk[] = [];
   #written = 0;
@@ -65,13 +68,22 @@ export class Playout {
   constructor(opts: PlayoutOptions) {
     this.sampleRate = opts.sampleRate;
     this.#device = opts.device;
-    this.#recorder = opts.recorder;
+    this.#recorders = opts.recorders ?? [];
     this.#tickMs = opts.tickMs ?? 20;
   }
 
   /** True while audio is queued and playing. */
   get playing(): boolean {
     return this.#queue.length > 0;
+  }
+
+  /**
+   * Plays on `device` from now on (Ctrl+T opened the sound card mid-session);
+   * what is queued keeps its clock. The caller closes the previous device.
+   */
+  setDevice(device: OutputDevice | undefined): void {
+    this.#device?.clear();
+    this.#device = device;
   }
 
   /** Enqueues mono 16-bit samples. */
@@ -138,7 +150,8 @@ export class Playout {
         const head = this.#queue[0];
         const left = head.samples.length - head.offset;
         const take = Math.min(left, due);
-        this.#recorder?.write(head.samples.subarray(head.offset, head.offset + take));
+        const played = head.samples.subarray(head.offset, head.offset + take);
+        for (const r of this.#recorders) r.write(played);
         head.offset += take;
         due -= take;
         consumed += take;

@@ -10,6 +10,7 @@
  * @module
  */
 import type { OutputDevice } from "./playout.ts";
+import { type AudioDeviceInfo, DeviceChoiceError, deviceLabel, pickDevice } from "./devices.ts";
 
 const paInt16 = 0x00000008n;
 const paNoError = 0;
@@ -25,8 +26,11 @@ const SYMBOLS = {
   Pa_GetErrorText: { parameters: ["i32"], result: "pointer" },
   Pa_GetDefaultInputDevice: { parameters: [], result: "i32" },
   Pa_GetDefaultOutputDevice: { parameters: [], result: "i32" },
-  Pa_OpenDefaultStream: {
-    parameters: ["buffer", "i32", "i32", ULONG, "f64", ULONG, "pointer", "pointer"],
+  Pa_GetDeviceCount: { parameters: [], result: "i32" },
+  Pa_GetDeviceInfo: { parameters: ["i32"], result: "pointer" },
+  Pa_GetHostApiInfo: { parameters: ["i32"], result: "pointer" },
+  Pa_OpenStream: {
+    parameters: ["buffer", "buffer", "buffer", "f64", ULONG, ULONG, "pointer", "pointer"],
     result: "i32",
   },
   Pa_StartStream: { parameters: ["pointer"], result: "i32" },
@@ -99,17 +103,28 @@ export type AudioProbe =
   | { ok: true; devices: AudioDevices }
   | { ok: false; reason: string };
 
-/** An initialized PortAudio with the requested default streams open. */
+/** An initialized PortAudio with the requested streams open. */
 export class AudioDevices {
   readonly output?: PortAudioOutput;
   readonly input?: PortAudioInput;
+  /** The devices in use, for the banner (`name (host API)`). */
+  readonly outputName?: string;
+  /** See {@link outputName}. */
+  readonly inputName?: string;
   readonly #lib: PaLib;
   #closed = false;
 
-  constructor(lib: PaLib, output?: PortAudioOutput, input?: PortAudioInput) {
+  constructor(
+    lib: PaLib,
+    output?: PortAudioOutput,
+    input?: PortAudioInput,
+    names: { output?: string; input?: string } = {},
+  ) {
     this.#lib = lib;
     this.output = output;
     this.input = input;
+    this.outputName = names.output;
+    this.inputName = names.input;
   }
 
   /** Stops both streams, terminates PortAudio and unloads it. */
@@ -128,82 +143,187 @@ function errorText(lib: PaLib, code: number): string {
   return p ? Deno.UnsafePointerView.getCString(p) : `PortAudio error ${code}`;
 }
 
-function openStream(
-  lib: PaLib,
-  inputs: number,
-  outputs: number,
-  rate: number,
-  framesPerBuffer: number,
-): Deno.PointerValue {
-  const out = new BigUint64Array(1);
-  const big = ULONG === "u64";
-  const rc = lib.symbols.Pa_OpenDefaultStream(
-    new Uint8Array(out.buffer),
-    inputs,
-    outputs,
-    (big ? paInt16 : Number(paInt16)) as never,
-    rate,
-    (big ? BigInt(framesPerBuffer) : framesPerBuffer) as never,
-    null,
-    null,
-  );
-  if (rc !== paNoError) throw new Error(errorText(lib, rc));
-  const stream = Deno.UnsafePointer.create(out[0]);
-  const started = lib.symbols.Pa_StartStream(stream);
-  if (started !== paNoError) {
-    void lib.symbols.Pa_CloseStream(stream);
-    throw new Error(errorText(lib, started));
-  }
-  return stream;
-}
-
-/**
- * Loads PortAudio and opens the default output (and input if asked) at
- * `rate` Hz mono 16-bit. Never throws: a machine without the library or
- * without devices yields `{ ok: false, reason }`, a one-line explanation.
- */
-export function openAudioDevices(opts: { rate: number; input: boolean }): AudioProbe {
-  let lib: PaLib | undefined;
-  const tried = portAudioCandidates();
-  for (const name of tried) {
+/** Loads the library, or says in one line why it cannot be loaded. */
+function loadPortAudio(): PaLib | string {
+  for (const name of portAudioCandidates()) {
     try {
-      lib = Deno.dlopen(name, SYMBOLS);
-      break;
+      return Deno.dlopen(name, SYMBOLS);
     } catch {
       // try the next name
     }
   }
-  if (!lib) {
-    const hint = Deno.build.os === "darwin"
-      ? "brew install portaudio"
-      : Deno.build.os === "windows"
-      ? "put portaudio.dll on PATH"
-      : "apt install libportaudio2";
-    return { ok: false, reason: `PortAudio is not installed (${hint})` };
+  const hint = Deno.build.os === "darwin"
+    ? "brew install portaudio"
+    : Deno.build.os === "windows"
+    ? "put portaudio.dll on PATH"
+    : "apt install libportaudio2";
+  return `PortAudio is not installed (${hint})`;
+}
+
+function cString(p: Deno.PointerValue): string {
+  return p ? Deno.UnsafePointerView.getCString(p) : "";
+}
+
+// PaDeviceInfo { int structVersion; const char *name; PaHostApiIndex hostApi;
+//   int maxInputChannels; int maxOutputChannels; PaTime defaultLowInputLatency;
+//   defaultLowOutputLatency; defaultHighInputLatency; defaultHighOutputLatency;
+//   double defaultSampleRate } — the same offsets on every 64-bit ABI.
+// PaHostApiInfo { int structVersion; PaHostApiTypeId type; const char *name; ... }
+function readDevices(lib: PaLib): AudioDeviceInfo[] {
+  const count = lib.symbols.Pa_GetDeviceCount();
+  if (count < 0) throw new Error(errorText(lib, count));
+  const defaultIn = lib.symbols.Pa_GetDefaultInputDevice();
+  const defaultOut = lib.symbols.Pa_GetDefaultOutputDevice();
+  const out: AudioDeviceInfo[] = [];
+  for (let index = 0; index < count; index++) {
+    const p = lib.symbols.Pa_GetDeviceInfo(index);
+    if (!p) continue;
+    const v = new Deno.UnsafePointerView(p);
+    const host = lib.symbols.Pa_GetHostApiInfo(v.getInt32(16));
+    out.push({
+      index,
+      name: cString(Deno.UnsafePointer.create(v.getBigUint64(8))),
+      hostApi: host
+        ? cString(Deno.UnsafePointer.create(new Deno.UnsafePointerView(host).getBigUint64(8)))
+        : "",
+      maxInputChannels: v.getInt32(20),
+      maxOutputChannels: v.getInt32(24),
+      inputLatencyS: v.getFloat64(32),
+      outputLatencyS: v.getFloat64(40),
+      defaultSampleRate: v.getFloat64(64),
+      isDefaultInput: index === defaultIn,
+      isDefaultOutput: index === defaultOut,
+    });
   }
-  const l = lib;
+  return out;
+}
+
+/**
+ * Lists the audio devices PortAudio sees. Never throws: a machine without the
+ * library yields `{ ok: false, reason }`; one without devices an empty list.
+ */
+export function listAudioDevices():
+  | { ok: true; devices: AudioDeviceInfo[] }
+  | { ok: false; reason: string } {
+  const lib = loadPortAudio();
+  if (typeof lib === "string") return { ok: false, reason: lib };
   try {
-    return withQuietStderr((): AudioProbe => {
+    return withQuietStderr(() => {
+      const init = lib.symbols.Pa_Initialize();
+      if (init !== paNoError) return { ok: false as const, reason: errorText(lib, init) };
+      try {
+        return { ok: true as const, devices: readDevices(lib) };
+      } finally {
+        lib.symbols.Pa_Terminate();
+      }
+    });
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message };
+  } finally {
+    lib.close();
+  }
+}
+
+function openStream(
+  lib: PaLib,
+  device: AudioDeviceInfo,
+  direction: "input" | "output",
+  rate: number,
+  framesPerBuffer: number,
+): Deno.PointerValue {
+  // PaStreamParameters { PaDeviceIndex device; int channelCount; PaSampleFormat
+  //   sampleFormat (unsigned long); PaTime suggestedLatency; void *hostApiSpecificStreamInfo }:
+  // 32 bytes, latency at 16 on both LP64 and LLP64.
+  const params = new Uint8Array(32);
+  const v = new DataView(params.buffer);
+  v.setInt32(0, device.index, true);
+  v.setInt32(4, 1, true);
+  if (ULONG === "u64") v.setBigUint64(8, paInt16, true);
+  else v.setUint32(8, Number(paInt16), true);
+  v.setFloat64(16, direction === "input" ? device.inputLatencyS : device.outputLatencyS, true);
+  const out = new BigUint64Array(1);
+  const big = ULONG === "u64";
+  const rc = lib.symbols.Pa_OpenStream(
+    new Uint8Array(out.buffer),
+    direction === "input" ? params : null,
+    direction === "output" ? params : null,
+    rate,
+    (big ? BigInt(framesPerBuffer) : framesPerBuffer) as never,
+    (big ? 0n : 0) as never,
+    null,
+    null,
+  );
+  if (rc !== paNoError) throw new Error(`${device.name}: ${errorText(lib, rc)}`);
+  const stream = Deno.UnsafePointer.create(out[0]);
+  const started = lib.symbols.Pa_StartStream(stream);
+  if (started !== paNoError) {
+    void lib.symbols.Pa_CloseStream(stream);
+    throw new Error(`${device.name}: ${errorText(lib, started)}`);
+  }
+  return stream;
+}
+
+/** What {@link openAudioDevices} should open. */
+export interface OpenAudioOptions {
+  /** Sample rate of both streams, mono 16-bit. */
+  rate: number;
+  /** Open a microphone too. */
+  input: boolean;
+  /** `--input-device`: a device number or part of its name; default device otherwise. */
+  inputDevice?: string;
+  /** `--output-device`: as {@link inputDevice}, for the speaker. */
+  outputDevice?: string;
+}
+
+/**
+ * Loads PortAudio and opens the output (and input if asked) at `rate` Hz mono
+ * 16-bit: the chosen devices, else the system's defaults. Never throws: a
+ * machine without the library or without devices yields `{ ok: false, reason }`,
+ * a one-line explanation; so does a device query that matches nothing
+ * (`deviceError` set, a mistake to fix rather than a missing device).
+ */
+export function openAudioDevices(
+  opts: OpenAudioOptions,
+): AudioProbe | { ok: false; reason: string; deviceError: true } {
+  const loaded = loadPortAudio();
+  if (typeof loaded === "string") return { ok: false, reason: loaded };
+  const l = loaded;
+  try {
+    return withQuietStderr((): AudioProbe | { ok: false; reason: string; deviceError: true } => {
       const init = l.symbols.Pa_Initialize();
       if (init !== paNoError) throw new Error(errorText(l, init));
-      if (l.symbols.Pa_GetDefaultOutputDevice() < 0) {
-        throw new Error("PortAudio sees no output device");
+      const devices = readDevices(l);
+      let outDev: AudioDeviceInfo | undefined;
+      let inDev: AudioDeviceInfo | undefined;
+      try {
+        outDev = pickDevice(devices, "output", opts.outputDevice);
+        if (opts.input) inDev = pickDevice(devices, "input", opts.inputDevice);
+      } catch (e) {
+        if (!(e instanceof DeviceChoiceError)) throw e;
+        l.symbols.Pa_Terminate();
+        l.close();
+        return { ok: false, reason: e.message, deviceError: true };
       }
-      if (opts.input && l.symbols.Pa_GetDefaultInputDevice() < 0) {
-        throw new Error("PortAudio sees no microphone");
-      }
-      const outStream = openStream(l, 0, 1, opts.rate, 480);
+      if (!outDev) throw new Error("PortAudio sees no output device");
+      if (opts.input && !inDev) throw new Error("PortAudio sees no microphone");
+      const outStream = openStream(l, outDev, "output", opts.rate, 480);
       const output = new PortAudioOutput(l, outStream, opts.rate);
       let input: PortAudioInput | undefined;
-      if (opts.input) {
+      if (inDev) {
         try {
-          input = new PortAudioInput(l, openStream(l, 1, 0, opts.rate, 1440));
+          input = new PortAudioInput(l, openStream(l, inDev, "input", opts.rate, 1440));
         } catch (e) {
           void output.close();
           throw e;
         }
       }
-      return { ok: true, devices: new AudioDevices(l, output, input) };
+      return {
+        ok: true,
+        devices: new AudioDevices(l, output, input, {
+          output: deviceLabel(outDev),
+          input: inDev && deviceLabel(inDev),
+        }),
+      };
     });
   } catch (e) {
     try {

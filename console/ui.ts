@@ -4,8 +4,15 @@
  * bottom; on a pipe (CI, tests, `| tee`), one plain line per event with
  * stable prefixes (`you:`, `agent:`, `tool:`, `state:`) that scripts can grep.
  *
+ * Text that comes from outside (model replies, transcripts, tool calls, error
+ * messages) goes through {@link printable} here, so a reply cannot move the
+ * cursor, clear the screen or retitle the window.
+ *
  * @module
  */
+
+import { formatLatency, type TurnLatency } from "./latency.ts";
+import { printable, printableLine } from "./sanitize.ts";
 
 const enc = new TextEncoder();
 
@@ -56,6 +63,8 @@ export class ConsoleUi {
   #input: string | undefined;
   #hint = "";
   #statusShown = false;
+  #meter?: () => string | undefined;
+  #meterTimer?: ReturnType<typeof setInterval>;
 
   constructor(opts: UiOptions = {}) {
     this.tty = opts.tty ?? Deno.stdout.isTerminal();
@@ -66,6 +75,14 @@ export class ConsoleUi {
 
   #c(code: string, s: string): string {
     return this.#color ? `\x1b[${code}m${s}\x1b[0m` : s;
+  }
+  /** Bold text (when colours are on). */
+  bold(s: string): string {
+    return this.#c("1", s);
+  }
+  /** Red text (when colours are on): what needs attention, such as a slow figure. */
+  red(s: string): string {
+    return this.#c("31", s);
   }
   /** Dim text (when colours are on). */
   dim(s: string): string {
@@ -144,14 +161,17 @@ export class ConsoleUi {
   }
   /** Informational line. */
   info(s: string): void {
+    s = printable(s);
     this.line(this.tty ? this.dim(`· ${s}`) : `info: ${s}`);
   }
   /** Warning line. */
   warn(s: string): void {
+    s = printable(s);
     this.line(this.tty ? this.#c("33", `! ${s}`) : `warning: ${s}`);
   }
   /** Error line (one sentence, no stack), on stderr. */
   error(s: string): void {
+    s = printable(s);
     this.errLine(this.tty ? this.#c("31", `✗ ${s}`) : `error: ${s}`);
   }
 
@@ -164,18 +184,21 @@ export class ConsoleUi {
 
   /** What the user said (typed or transcribed). */
   user(text: string): void {
+    text = printable(text);
     this.#partial = "";
     this.line(this.tty ? `${this.#c("1;36", "you   ›")} ${text}` : `you: ${text}`);
   }
 
   /** What the agent said; `interrupted` when playout was cut short. */
   agent(text: string, interrupted = false): void {
+    text = printable(text);
     const tail = interrupted ? (this.tty ? this.dim(" (interrupted)") : " [interrupted]") : "";
     this.line(this.tty ? `${this.#c("1;35", "agent ›")} ${text}${tail}` : `agent: ${text}${tail}`);
   }
 
   /** A tool call and its result; `end_session` is highlighted. */
   tool(name: string, args: string, output: string, isError: boolean): void {
+    [name, args, output] = [printableLine(name), printableLine(args), printableLine(output)];
     const a = args && args !== "{}" ? args : "";
     const res = output ? ` → ${isError ? "error: " : ""}${output}` : "";
     if (!this.tty) {
@@ -188,6 +211,29 @@ export class ConsoleUi {
     this.line(`${this.#c("33", "tool  ›")} ${label}(${a})${this.dim(res)}`);
   }
 
+  /** The latency figures of the reply just shown (slow ones red on a terminal). */
+  latency(l: TurnLatency): void {
+    const text = formatLatency(l, (s) => this.red(s));
+    if (!text) return;
+    this.line(this.tty ? this.dim(`        ⏱ ${text}`) : `latency: ${text}`);
+  }
+
+  /**
+   * A live gauge on the status line (the microphone level), redrawn ten times
+   * a second while set (TTY only); undefined removes it.
+   */
+  setMeter(meter: (() => string | undefined) | undefined): void {
+    this.#meter = meter;
+    if (!this.tty) return;
+    if (meter && this.#meterTimer === undefined) {
+      this.#meterTimer = setInterval(() => this.#drawStatus(), 100);
+    } else if (!meter && this.#meterTimer !== undefined) {
+      clearInterval(this.#meterTimer);
+      this.#meterTimer = undefined;
+    }
+    this.#drawStatus();
+  }
+
   /** Agent state (listening / thinking / speaking). */
   state(s: AgentStateName): void {
     if (s === this.#state) return;
@@ -198,7 +244,7 @@ export class ConsoleUi {
 
   /** Interim transcript of the user (TTY status line only). */
   partial(text: string): void {
-    this.#partial = text;
+    this.#partial = printableLine(text);
     if (this.tty) this.#drawStatus();
   }
 
@@ -217,6 +263,7 @@ export class ConsoleUi {
   /** Removes the status line for good (before exit). */
   finish(): void {
     this.stopSpin();
+    this.setMeter(undefined);
     this.#input = undefined;
     this.#state = undefined;
     this.#hint = "";
@@ -242,6 +289,8 @@ export class ConsoleUi {
       const st = this.#state;
       const color = st === "speaking" ? "35" : st === "thinking" ? "33" : "32";
       s = this.#c(color, `${STATE_ICON[st]} ${st.padEnd(9)}`);
+      const gauge = this.#meter?.();
+      if (gauge) s += ` ${gauge.startsWith("MUTED") ? this.#c("1;31", gauge) : this.dim(gauge)}`;
       if (this.#partial) s += ` ${this.dim(`… ${this.#partial}`)}`;
       if (this.#input !== undefined) {
         s += ` ${this.#c("1;36", "›")} ${this.#input || (this.#hint ? this.dim(this.#hint) : "")}`;

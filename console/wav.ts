@@ -52,9 +52,17 @@ export function decodeWav(bytes: Uint8Array, name = "WAV file"): MonoPcm {
     const id = fourcc(bytes, off);
     const size = view.getUint32(off + 4, true);
     const body = off + 8;
-    if (id === "fmt " && size >= 16) {
+    if (id === "fmt ") {
+      if (size < 16) {
+        throw new WavError(
+          `${name} has a fmt chunk of ${size} bytes (at least 16 expected); re-export it`,
+        );
+      }
+      if (body + 16 > bytes.byteLength) {
+        throw new WavError(`${name} is truncated (its fmt chunk is cut short); re-export it`);
+      }
       let format = view.getUint16(body, true);
-      if (format === WAVE_FORMAT_EXTENSIBLE && size >= 40) {
+      if (format === WAVE_FORMAT_EXTENSIBLE && size >= 40 && body + 26 <= bytes.byteLength) {
         // The sub-format GUID starts with the plain format code.
         format = view.getUint16(body + 24, true);
       }
@@ -65,12 +73,15 @@ export function decodeWav(bytes: Uint8Array, name = "WAV file"): MonoPcm {
         bits: view.getUint16(body + 14, true),
       };
     } else if (id === "data") {
-      // Streams written without a final size (0 or 0xFFFFFFFF) run to the end.
-      const end = size === 0 || size === 0xffffffff || body + size > bytes.byteLength
-        ? bytes.byteLength
-        : body + size;
+      // A writer that never patched its header leaves 0 or 0xFFFFFFFF: the
+      // audio then runs to the end of the file. A real empty chunk is followed
+      // by another chunk (or nothing), and its neighbours are not audio.
+      const unsized = size === 0xffffffff ||
+        (size === 0 && body < bytes.byteLength && !chunkHeaderAt(bytes, view, body));
+      const end = unsized || body + size > bytes.byteLength ? bytes.byteLength : body + size;
       data = bytes.subarray(body, end);
       if (fmt) break;
+      if (unsized) break;
     }
     off = body + size + (size & 1); // chunks are word-aligned
   }
@@ -89,6 +100,7 @@ export function decodeWav(bytes: Uint8Array, name = "WAV file"): MonoPcm {
   const bps = fmt.bits / 8;
   const frameBytes = bps * fmt.channels;
   const frames = Math.floor(data.byteLength / frameBytes);
+  if (frames === 0) throw new WavError(`${name} holds no audio (its data chunk is empty)`);
   const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const read = (p: number): number => {
     switch (bps) {
@@ -109,6 +121,15 @@ export function decodeWav(bytes: Uint8Array, name = "WAV file"): MonoPcm {
     out[i] = Math.round(acc / fmt.channels);
   }
   return { sampleRate: fmt.rate, sourceChannels: fmt.channels, sourceBits: fmt.bits, samples: out };
+}
+
+/** True when `off` starts a plausible RIFF chunk header: a printable id and a size that fits. */
+function chunkHeaderAt(bytes: Uint8Array, view: DataView, off: number): boolean {
+  if (off + 8 > bytes.byteLength) return false;
+  for (let i = 0; i < 4; i++) {
+    if (bytes[off + i] < 0x20 || bytes[off + i] > 0x7e) return false;
+  }
+  return off + 8 + view.getUint32(off + 4, true) <= bytes.byteLength + 1;
 }
 
 /** Reads and decodes a WAV file, turning a missing file into a {@link WavError}. */

@@ -95,3 +95,55 @@ Deno.test("wav: linear resampling keeps duration and shape", () => {
   assertEquals(resampleLinear(src, 16000, 16000).length, src.length);
   assertEquals(rms(new Int16Array(100)), 0);
 });
+
+/** RIFF/WAVE around the given chunks (each `[id, body]`), sizes as declared unless overridden. */
+function riff(chunks: [string, Uint8Array, number?][]): Uint8Array {
+  const parts: number[] = [];
+  for (const [id, body, declared] of chunks) {
+    const size = declared ?? body.length;
+    parts.push(...[...id].map((c) => c.charCodeAt(0)));
+    parts.push(size & 0xff, (size >> 8) & 0xff, (size >> 16) & 0xff, (size >>> 24) & 0xff);
+    parts.push(...body);
+    if (body.length & 1) parts.push(0);
+  }
+  const out = new Uint8Array(12 + parts.length);
+  out.set([..."RIFF"].map((c) => c.charCodeAt(0)), 0);
+  new DataView(out.buffer).setUint32(4, 4 + parts.length, true);
+  out.set([..."WAVE"].map((c) => c.charCodeAt(0)), 8);
+  out.set(parts, 12);
+  return out;
+}
+
+const FMT_16K_MONO = wavHeader(16000, 1, 0).slice(20, 36);
+
+Deno.test("wav: a file cut short inside its fmt chunk is a WavError naming the truncation", () => {
+  const good = encodeWav(new Int16Array(100), 16000);
+  for (const cut of [24, 30, 35]) {
+    const e = assertThrows(() => decodeWav(good.subarray(0, cut), "cut.wav"), WavError);
+    assertEquals(e.message, "cut.wav is truncated (its fmt chunk is cut short); re-export it");
+  }
+  const short = riff([["fmt ", FMT_16K_MONO.subarray(0, 14)], ["data", new Uint8Array(4)]]);
+  const e = assertThrows(() => decodeWav(short, "s.wav"), WavError);
+  assertEquals(e.message, "s.wav has a fmt chunk of 14 bytes (at least 16 expected); re-export it");
+});
+
+Deno.test("wav: an empty data chunk is an error, never the bytes of the chunks after it", () => {
+  const list = new TextEncoder().encode("INFOISFT\x0e\x00\x00\x00Lavf58.76.100\x00");
+  const cases = [
+    riff([["fmt ", FMT_16K_MONO], ["data", new Uint8Array(0)], ["LIST", list]]),
+    riff([["fmt ", FMT_16K_MONO], ["data", new Uint8Array(0)]]),
+    riff([["fmt ", FMT_16K_MONO], ["data", new Uint8Array(1)]]), // less than one sample
+  ];
+  for (const bytes of cases) {
+    const e = assertThrows(() => decodeWav(bytes, "e.wav"), WavError);
+    assertEquals(e.message, "e.wav holds no audio (its data chunk is empty)");
+  }
+});
+
+Deno.test("wav: a data chunk whose size was never written (0 or 0xFFFFFFFF) runs to the end", () => {
+  const audio = new Uint8Array(new Int16Array([1200, -1200, 800]).buffer);
+  for (const declared of [0, 0xffffffff]) {
+    const d = decodeWav(riff([["fmt ", FMT_16K_MONO], ["data", audio, declared]]));
+    assertEquals([...d.samples], [1200, -1200, 800]);
+  }
+});

@@ -159,6 +159,13 @@ export function serverOptions(options: WorkerOptions, agentPath: string): Server
   // (any free port) are valid operator choices.
   so.numIdleProcesses = options.numIdleProcesses;
   so.port = options.port;
+  // Likewise an empty agent name: the constructor falls back to LIVEKIT_AGENT_NAME, so
+  // `--agent-name=` could not switch to automatic dispatch while the variable is set. The name
+  // `lk simulate` dispatches to (LIVEKIT_AGENT_NAME_OVERRIDE) still wins, as in agents-js.
+  if (!Deno.env.get("LIVEKIT_AGENT_NAME_OVERRIDE")) {
+    so.agentName = options.agentName;
+    so.agentNameIsEnv = options.agentNameFromEnv;
+  }
   if (options.maxJobs !== undefined) {
     // Capacity by calls, not CPU: the machine's CPU load is shared with everything else on it,
     // and livekit-server sends no job to a worker reporting load 1, so a brief CPU spike (a new
@@ -184,7 +191,8 @@ function checkAgentPath(path: string): void {
  * with a stack trace after it registered. Checking first turns that into one line.
  */
 function checkPortFree(options: WorkerOptions): void {
-  if (options.port === 0) return;
+  // Under `start --simulation` agents-js starts no health server, so the port is not ours to need.
+  if (options.port === 0 || options.simulation) return;
   let listener: Deno.Listener | undefined;
   try {
     listener = Deno.listen({ hostname: options.host, port: options.port });

@@ -85,7 +85,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   {
     flag: "--agent-name",
     env: "LIVEKIT_AGENT_NAME",
-    help: "register for explicit dispatch under this name",
+    help: "register for explicit dispatch under this name; `--agent-name=` forces automatic",
     defaults: "empty: automatic dispatch",
   },
   {
@@ -360,6 +360,13 @@ function requireToken(
     // `pick` names the variable when neither the flag nor the variable is set.
     throw new UserError(
       `${label} is not set; set it to your LiveKit project's ${what} in .env (see .env.example) or pass ${flag}`,
+    );
+  }
+  if (given.value.trim() === "") {
+    // Only a flag can be empty here (an empty variable counts as unset): never let it shadow the
+    // environment, or agents-js would fall back to the variable behind the operator's back.
+    throw new UserError(
+      `${label} is empty; pass your LiveKit project's ${what}, or drop ${flag} to use the environment`,
     );
   }
   // A quoted or padded value in .env is the usual mistake; the server would reject it as 401.

@@ -148,3 +148,36 @@ Deno.test("a LIVEKIT_URL or --url carrying credentials is refused without echoin
   );
   assertEquals(viaFlag.message.includes(secret), false, viaFlag.message);
 });
+
+Deno.test("an empty --api-key= or --api-secret= is refused, not passed on to override the environment", () => {
+  const base = { ...creds, LIVEKIT_URL: "ws://h" };
+  for (const flag of ["--api-key", "--api-secret"]) {
+    for (const argv of [["start", `${flag}=`], ["start", flag, ""], ["dev", `${flag}=  `]]) {
+      assertThrows(
+        () => parseWorkerOptions(argv, env(base)),
+        UserError,
+        `${flag} is empty`,
+      );
+    }
+  }
+});
+
+Deno.test("--agent-name= (empty) means automatic dispatch even when LIVEKIT_AGENT_NAME is set", async () => {
+  const { serverOptions } = await import("./mod.ts");
+  const vars = { ...creds, LIVEKIT_URL: "ws://h", LIVEKIT_AGENT_NAME: "env-name" };
+  // agents-js's ServerOptions reads LIVEKIT_AGENT_NAME from the process environment itself.
+  const saved = Deno.env.get("LIVEKIT_AGENT_NAME");
+  Deno.env.set("LIVEKIT_AGENT_NAME", "env-name");
+  try {
+    const o = parseWorkerOptions(["start", "--agent-name="], env(vars));
+    assertEquals([o.agentName, o.agentNameFromEnv], ["", false]);
+    const so = serverOptions(o, "/agent.ts");
+    assertEquals([so.agentName, so.agentNameIsEnv], ["", false]);
+    // Without the flag the variable still applies, and is reported as coming from it.
+    const fromEnv = serverOptions(parseWorkerOptions(["start"], env(vars)), "/agent.ts");
+    assertEquals([fromEnv.agentName, fromEnv.agentNameIsEnv], ["env-name", true]);
+  } finally {
+    if (saved === undefined) Deno.env.delete("LIVEKIT_AGENT_NAME");
+    else Deno.env.set("LIVEKIT_AGENT_NAME", saved);
+  }
+});

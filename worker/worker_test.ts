@@ -393,6 +393,7 @@ Deno.test("bad configuration: one line naming the variable or flag, exit 2, no s
       /^error: LOAD_THRESHOLD="70" is not valid/,
     ],
     ["unknown flag", ["start", "--frobnicate"], ok, /^error: Unknown option '--frobnicate'/],
+    ["empty --api-key=", ["start", "--api-key="], ok, /^error: --api-key is empty; /],
     ["connect without room", ["connect"], ok, /^error: connect needs --room NAME/],
     [
       "health port in use",
@@ -402,7 +403,9 @@ Deno.test("bad configuration: one line naming the variable or flag, exit 2, no s
     ],
   ];
   try {
-    await Promise.all(cases.map(async ([name, args, env, expected]) => {
+    // One after another: concurrent `deno run`s contend for node_modules' lock, and Deno then
+    // prints "Blocking waiting for file lock" on the very stderr this test reads.
+    for (const [name, args, env, expected] of cases) {
       const worker = spawnWorker({ args, env });
       try {
         const status = await worker.waitForExit(30_000);
@@ -413,10 +416,25 @@ Deno.test("bad configuration: one line naming the variable or flag, exit 2, no s
       } finally {
         await worker.stop();
       }
-    }));
+    }
   } finally {
     busy.close();
     await Deno.remove(events);
+  }
+});
+
+Deno.test("start --simulation does not need the health port (agents-js starts no health server there)", async () => {
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    await withStandIn(async ({ si, spawn }) => {
+      const port = String((busy.addr as Deno.NetAddr).port);
+      spawn(["start", "--simulation", "--host", "127.0.0.1", "--port", port]);
+      const conn = await si.nextWorker(30_000);
+      await conn.register();
+      assert(conn.open, "the simulation worker did not stay registered");
+    });
+  } finally {
+    busy.close();
   }
 });
 

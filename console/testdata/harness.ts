@@ -25,9 +25,16 @@ export class ConsoleProc {
   #pumps: Promise<void>[];
   readonly status: Promise<Deno.CommandStatus>;
 
-  constructor(args: string[], env: Record<string, string> = {}) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", ...args],
+  /**
+   * Runs `deno run -A ...args`. With `pty`, inside util-linux `script`, so the
+   * console sees a terminal (raw keys, status line) while the test writes keys
+   * and reads the screen through pipes.
+   */
+  constructor(args: string[], env: Record<string, string> = {}, pty = false) {
+    const argv = ["run", "-A", ...args];
+    const quoted = [Deno.execPath(), ...argv].map((a) => `'${a.replaceAll("'", `'\\''`)}'`);
+    this.child = new Deno.Command(pty ? "script" : Deno.execPath(), {
+      args: pty ? ["-qfec", quoted.join(" "), "/dev/null"] : argv,
       cwd: ROOT,
       env: { NO_COLOR: "1", ...env },
       stdin: "piped",
@@ -55,6 +62,11 @@ export class ConsoleProc {
   /** Types a line. */
   async type(line: string): Promise<void> {
     await this.#stdin.write(new TextEncoder().encode(line + "\n"));
+  }
+
+  /** Presses keys as they are (a terminal's bytes: "\r" is Enter, "\x14" Ctrl+T). */
+  async press(keys: string): Promise<void> {
+    await this.#stdin.write(new TextEncoder().encode(keys));
   }
 
   /** Closes stdin (end of input). */
@@ -118,6 +130,17 @@ export class ConsoleProc {
     return [...this.pids].filter(isAlive);
   }
 }
+
+/** True when util-linux `script` can give a test console a terminal. */
+export const HAVE_PTY = (() => {
+  try {
+    const out = new Deno.Command("script", { args: ["--version"], stdout: "piped", stderr: "null" })
+      .outputSync();
+    return new TextDecoder().decode(out.stdout).includes("util-linux");
+  } catch {
+    return false;
+  }
+})();
 
 /** The agent's PID: the descendant running `--connect-addr`. */
 export function agentPid(proc: ConsoleProc): number | undefined {

@@ -1,0 +1,76 @@
+/**
+ * `--help` of the command line and of each worker command, written for this
+ * project rather than agents-js's generic CLI (whose help calls `dev`
+ * "deprecated: use lk agent dev", which cannot run a Deno agent). The worker
+ * options come from the same table the parser and the README use.
+ *
+ * @module
+ */
+import { AGENT_ENV_VARS, formatEnvVars } from "./core/env_vars.ts";
+import { OPTION_SPECS, type WorkerCommand } from "./worker/options.ts";
+
+/** The commands main.ts runs. */
+export const COMMANDS = ["console", "start", "dev", "connect"] as const;
+
+/** True when `args` (after the command) ask for help. */
+export function wantsHelp(args: readonly string[]): boolean {
+  return args.some((a) => a === "--help" || a === "-h");
+}
+
+/** Help of main.ts itself: what each command is for. */
+export const MAIN_HELP = `Usage: deno task <command> [options]
+       (deno run -A main.ts <command>, or exit-message <command> when compiled)
+
+A LiveKit voice agent that ends calls gracefully: it says goodbye, the goodbye
+is heard in full, and nothing is left running.
+
+Commands:
+  console     Talk to the agent in this terminal, by voice or typing
+              (add --offline to try it without a LiveKit account)
+  start       Run as a LiveKit worker in production: JSON logs, prewarmed job
+              processes, health server on port 8081, drain on SIGTERM
+  dev         Run as a LiveKit worker for development: readable logs, no
+              prewarmed processes, no load limit
+  connect     Join one room as a worker job: connect --room NAME
+
+Run \`deno task <command> --help\` for a command's options and environment.
+
+Environment (.env in the working directory is read too; set variables win):
+${formatEnvVars(AGENT_ENV_VARS)}`;
+
+const SUMMARY: Record<WorkerCommand, string> = {
+  start:
+    "Register with the LiveKit server at LIVEKIT_URL as a worker in production mode:\nJSON log lines, prewarmed job processes, a health server, and a bounded drain\nof active calls on SIGTERM.",
+  dev:
+    "Register with the LiveKit server at LIVEKIT_URL as a worker in development\nmode: readable log lines, no prewarmed processes, no load limit.",
+  connect:
+    "Register with the LiveKit server at LIVEKIT_URL and ask it for a job in one\nroom (created if missing), as agents-js's connect does.",
+};
+
+/** Help of a worker command: its options, each with its variable and default. */
+export function workerHelp(command: WorkerCommand): string {
+  const specs = OPTION_SPECS.filter((s) =>
+    command === "connect" || (s.flag !== "--room" && s.flag !== "--participant-identity")
+  );
+  const options = specs.map((s) => {
+    const env = s.env ? `  (env ${s.env})` : "";
+    return `  ${s.flag} ${
+      s.flag === "--room" ? "NAME" : "VALUE"
+    }${env}\n      ${s.help}\n      default: ${s.defaults}`;
+  });
+  return `Usage: deno task ${command}${command === "connect" ? " --room NAME" : ""} [options]
+
+${SUMMARY[command]}
+
+Options (a flag wins over its variable):
+${options.join("\n")}
+  -h, --help
+      Show this help
+
+Other environment (.env in the working directory is read too; set variables win):
+${formatEnvVars(AGENT_ENV_VARS.filter((v) => !v.name.startsWith("LIVEKIT_API_KEY")))}
+
+Exit status: 0 after a clean stop, 1 when the server cannot be reached or
+refuses the worker, 2 for a configuration mistake (one line on stderr),
+130 after SIGINT, 143 after SIGTERM. See worker/README.md.`;
+}
