@@ -12,7 +12,7 @@ import type { AudioFrame } from "@livekit/rtc-node";
 import { DEFAULT_APOLOGY, readAgentConfig } from "./core/config.ts";
 import { consoleReporter } from "./core/console_report.ts";
 import { CallEnding, sayBounded } from "./core/ending.ts";
-import { endJobAfterClose, watchHangup, watchSignals } from "./core/job.ts";
+import { type EndingBounds, endJobAfterClose, watchHangup, watchSignals } from "./core/job.ts";
 import { guardedTextInput } from "./core/reply_guard.ts";
 import { closeModels, createSession, inferenceModels } from "./core/session.ts";
 import { watchRoomLink } from "./core/room_link.ts";
@@ -211,8 +211,26 @@ export class GoodbyeAgent extends voice.Agent {
   }
 }
 
+/** What a test may change in {@link createEntry}; production uses none of it. */
+export interface EntryOptions {
+  /** Bounds of the job's ending (see `EndingBounds` in core/job.ts). */
+  ending?: EndingBounds;
+}
+
 /** The job entrypoint: one session with the recipe's models, then connect. */
-export async function entry(ctx: JobContext<PrewarmData>): Promise<void> {
+export function entry(ctx: JobContext<PrewarmData>): Promise<void> {
+  return createEntry()(ctx);
+}
+
+/**
+ * Builds the entrypoint. Tests pass shorter bounds (a real-room test of the forced ending uses a
+ * close bound of a few seconds) and run it from an agent module of their own.
+ */
+export function createEntry(options: EntryOptions = {}) {
+  return (ctx: JobContext<PrewarmData>) => runEntry(ctx, options);
+}
+
+async function runEntry(ctx: JobContext<PrewarmData>, options: EntryOptions): Promise<void> {
   const logger = bindLogContext({ room: ctx.job.room?.name || ctx.room.name });
   const config = readAgentConfig();
   const ending = new CallEnding();
@@ -232,7 +250,7 @@ export async function entry(ctx: JobContext<PrewarmData>): Promise<void> {
     apology: config.apologyText,
     gatewayUrl: config.inferenceUrl,
   });
-  void endJobAfterClose(ctx, session, ending, config.endCallAction);
+  void endJobAfterClose(ctx, session, ending, config.endCallAction, options.ending);
   const unwatchHangup = watchHangup(ctx.room, session, ending);
   // A console job's room is never connected; a worker job's can be lost mid-call.
   const unwatchLink = ctx.isFakeJob ? () => {} : watchRoomLink(ctx.room, session, ending);

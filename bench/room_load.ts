@@ -24,7 +24,7 @@ import { parseArgs } from "node:util";
 import { GOODBYE } from "../agent.ts";
 import { readWavFile } from "../console/wav.ts";
 import { type Caller, CallerProcess } from "../testbed/caller/mod.ts";
-import { findHeard } from "../testbed/caller/heard.ts";
+import { findHeard, inFull } from "../testbed/caller/heard.ts";
 import {
   BYE,
   HELLO,
@@ -210,7 +210,7 @@ async function oneCall(room: RealRoom, phones: CallerProcess): Promise<CallResul
     const saved = await caller.save(path);
     const wav = await readWavFile(path);
     const match = findHeard({ startAt: saved.startAt, samples: wav.samples }, GOODBYE, bye.endAt);
-    result.goodbyeHeardInFull = !!match && match.coverage >= 0.9 && match.recordedAfterMs >= 0;
+    result.goodbyeHeardInFull = inFull(match);
     if (match) {
       result.goodbyeEndToDisconnectMs = gone.at - match.endAt;
       const { correlation, coverage, pitchOff } = match;

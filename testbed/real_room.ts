@@ -147,11 +147,17 @@ export class RealRoom {
   async startWorker(
     args: string[] = ["start"],
     env: Record<string, string> = {},
-    options: { waitForRegistration?: boolean; defaults?: string[] } = {},
+    options: { waitForRegistration?: boolean; defaults?: string[]; script?: string } = {},
   ): Promise<WorkerProcess> {
     const defaults = options.defaults ??
-      (args[0] === "start" ? ["--port", "0", "--num-idle-processes", "1", "--max-jobs", "8"] : []);
-    const worker = spawnWorker({ args: [...args, ...defaults], env: this.agentEnv(env) });
+      (args.includes("start")
+        ? ["--port", "0", "--num-idle-processes", "1", "--max-jobs", "8"]
+        : []);
+    const worker = spawnWorker({
+      script: options.script,
+      args: [...args, ...defaults],
+      env: this.agentEnv(env),
+    });
     this.#workers.push(worker);
     if (options.waitForRegistration ?? true) {
       await worker.waitForLine(/registered worker/, 30_000);

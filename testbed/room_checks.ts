@@ -6,7 +6,7 @@
 import { assert } from "@std/assert";
 import { readWavFile } from "../console/wav.ts";
 import type { Caller } from "./caller/mod.ts";
-import { findHeard, type HeardMatch } from "./caller/heard.ts";
+import { findHeard, type HeardMatch, inFull } from "./caller/heard.ts";
 import { GOODBYE } from "../agent.ts";
 import { HELLO, HELLO_REPLY_FIRST_SENTENCE, type RealRoom } from "./real_room.ts";
 import { until } from "./wait.ts";
@@ -70,7 +70,7 @@ export async function heardInFull(
           `(${text} expected after +${Math.round(notBefore - startAt)} ms)`,
       );
     }
-    assert(match!.coverage >= 0.9, `"${text}" was cut: ${JSON.stringify(match)}`);
+    assert(inFull(match), `"${text}" was cut: ${JSON.stringify(match)}`);
     return match!;
   } finally {
     if (!keep) await Deno.remove(path);

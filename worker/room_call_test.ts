@@ -9,6 +9,10 @@
  */
 import { assert, assertEquals, assertFalse } from "@std/assert";
 import { GOODBYE } from "../agent.ts";
+import { DELETE_ROOM_TIMEOUT_MS } from "../core/bounds.ts";
+import { OFFLINE_GOODBYE_TEXT } from "../simulation/mod.ts";
+import { fromFileUrl } from "../testbed/paths.ts";
+import { SHORT_CLOSE_MS } from "./testdata/short_close_agent.ts";
 import { epochMs } from "../testbed/caller/mod.ts";
 import { goodbyeHeard, helloExchange } from "../testbed/room_checks.ts";
 import { BYE, HELLO, RealRoom, realRoomTest, sessionEnded } from "../testbed/real_room.ts";
@@ -139,5 +143,46 @@ realRoomTest(
     const pid = jobPid(ended);
     await until(() => !isAlive(pid) || undefined, 15_000, `job process ${pid} to end`);
     assert(bye.endAt > 0);
+  },
+);
+
+realRoomTest(
+  "real room: a close stuck past its bound still hangs up: the forced ending deletes the room and leaves it within the bound",
+  async () => {
+    await using room = await RealRoom.start();
+    // The real agent with a 3 s close bound (worker/testdata/short_close_agent.ts).
+    const worker = await room.startWorker(["./short_close_agent.ts", "start"], {}, {
+      script: fromFileUrl(new URL("./testdata/run_agent_worker.ts", import.meta.url)),
+      defaults: ["--port", "0", "--num-idle-processes", "1", "--max-jobs", "8"],
+    });
+    const caller = await room.call();
+    await caller.say(BYE);
+    // The goodbye's synthesis never answers (its own bound is 10 s): the close is stuck on it.
+    const farewell = await room.gateway.waitFor(
+      (e) => e.kind === "tts_audio" && e.texts.includes(OFFLINE_GOODBYE_TEXT),
+      20_000,
+    );
+    room.gateway.faults.tts = "never_answer";
+    const tool = await room.gateway.waitFor(
+      (e) => e.kind === "llm_tool_call" && e.name === "end_session",
+      1,
+    );
+    const gone = await caller.disconnected(SHORT_CLOSE_MS + DELETE_ROOM_TIMEOUT_MS + 10_000);
+    assertEquals(gone.reason, "ROOM_DELETED");
+    const ended = await sessionEnded(worker, caller.room, 1_000);
+    assertEquals(ended.forced, "close_timeout");
+    assertEquals(ended.end_reason, "end_session");
+    const hungUpAfterMs = gone.at - (performance.timeOrigin + tool.t);
+    assert(
+      hungUpAfterMs <= SHORT_CLOSE_MS + DELETE_ROOM_TIMEOUT_MS + 1_000,
+      `the caller was hung up ${Math.round(hungUpAfterMs)} ms after end_session`,
+    );
+    assertFalse((await room.server.roomNames()).includes(caller.room), "the room still exists");
+    console.log(
+      `forced ending: caller hung up ${Math.round(hungUpAfterMs)} ms after end_session ` +
+        `(close bound ${SHORT_CLOSE_MS} ms); farewell synthesized ${
+          Math.round(tool.t - farewell.t)
+        } ms before the tool call was logged`,
+    );
   },
 );

@@ -17,12 +17,12 @@ import { CALLER_SAMPLE_RATE } from "./protocol.ts";
 const BLOCK = CALLER_SAMPLE_RATE / 100; // 10 ms
 
 /**
- * Envelope correlation at or above which the expected utterance counts as found. Generous:
- * under CPU load the receiver's jitter buffer conceals late packets and stretches time, which
- * blurs the envelope (0.86 seen for a goodbye heard in full on a machine at load 9); the pitch
- * check is what tells words apart.
+ * Correlation of the time-warped loudness envelope at or above which the expected utterance counts
+ * as found (plain correlation fell to 0.70 for a reply heard in full on a machine at load 9: the
+ * jitter buffer had stretched it; warped, it scores above 0.9). The pitch check is what tells
+ * words apart.
  */
-export const MATCH_THRESHOLD = 0.75;
+export const MATCH_THRESHOLD = 0.85;
 
 /** Where an utterance was heard in a recording. */
 export interface HeardMatch {
@@ -142,10 +142,95 @@ function pearson(a: Float64Array, b: Float64Array, offset: number): number {
 export const PITCH_TOLERANCE = 0.01;
 
 /**
+ * Share of the utterance's voiced blocks that must have arrived for it to count as heard in full.
+ * A goodbye cut after its first syllable scores about 0.5; one 10 ms block concealed by the
+ * receiver under load costs a two-syllable word about 0.05.
+ */
+export const FULL_COVERAGE = 0.8;
+
+/** True when `match` is the utterance heard in full: found, not cut, and not cut off by the end. */
+export function inFull(match: HeardMatch | undefined): boolean {
+  return match !== undefined && match.coverage >= FULL_COVERAGE && match.recordedAfterMs >= 0;
+}
+
+/** How far the receiver may have stretched or squeezed the utterance in time (its jitter buffer). */
+export const MAX_STRETCH = 0.1;
+
+/**
+ * `heard` from `offset` on, warped onto `expected`'s time axis by dynamic time warping within
+ * {@link MAX_STRETCH}: under load the receiver's jitter buffer conceals late packets and speeds
+ * up or slows down playout (it keeps pitch), which shifts syllables by tens of ms against the
+ * synthesized original. Returns, per expected block, the mean of the heard blocks aligned to it.
+ */
+function warped(expected: Float64Array, heard: Float64Array, offset: number): Float64Array {
+  const n = expected.length;
+  const band = Math.max(3, Math.round(n * MAX_STRETCH));
+  const from = Math.max(0, offset - band);
+  const to = Math.min(heard.length, offset + n + band);
+  const m = to - from;
+  const z = (xs: ArrayLike<number>) => {
+    let mean = 0;
+    for (let i = 0; i < xs.length; i++) mean += xs[i];
+    mean /= xs.length || 1;
+    let sd = 0;
+    for (let i = 0; i < xs.length; i++) sd += (xs[i] - mean) ** 2;
+    sd = Math.sqrt(sd / (xs.length || 1)) || 1;
+    return Float64Array.from(xs, (x) => (x - mean) / sd);
+  };
+  const a = z(expected);
+  const b = z(heard.subarray(from, to));
+  const INF = Number.POSITIVE_INFINITY;
+  const cost = new Float64Array((n + 1) * (m + 1)).fill(INF);
+  const at = (i: number, j: number) => i * (m + 1) + j;
+  cost[at(0, 0)] = 0;
+  // Block i of the expected audio may align with heard blocks around its place (offset - from + i).
+  for (let i = 1; i <= n; i++) {
+    const centre = offset - from + i;
+    for (let j = Math.max(1, centre - band); j <= Math.min(m, centre + band); j++) {
+      const d = (a[i - 1] - b[j - 1]) ** 2;
+      cost[at(i, j)] = d +
+        Math.min(cost[at(i - 1, j - 1)], cost[at(i - 1, j)], cost[at(i, j - 1)]);
+    }
+    if (i === 1) {
+      // The path may start anywhere in the band (the utterance's start is not known exactly).
+      for (let j = Math.max(1, centre - band); j <= Math.min(m, centre + band); j++) {
+        cost[at(1, j)] = (a[0] - b[j - 1]) ** 2;
+      }
+    }
+  }
+  // End anywhere in the last row's band, then walk back.
+  let j = -1;
+  let best = INF;
+  for (let k = 1; k <= m; k++) {
+    if (cost[at(n, k)] < best) {
+      best = cost[at(n, k)];
+      j = k;
+    }
+  }
+  const sums = new Float64Array(n);
+  const counts = new Float64Array(n);
+  if (j < 0) return sums; // the band fell outside the recording
+  let i = n;
+  while (i >= 1 && j >= 1) {
+    sums[i - 1] += heard[from + j - 1];
+    counts[i - 1]++;
+    if (i === 1) break;
+    const diag = cost[at(i - 1, j - 1)], up = cost[at(i - 1, j)], left = cost[at(i, j - 1)];
+    if (diag <= up && diag <= left) {
+      i--;
+      j--;
+    } else if (up <= left) i--;
+    else j--;
+  }
+  return Float64Array.from(sums, (v, k) => counts[k] ? v / counts[k] : 0);
+}
+
+/**
  * Finds the last place in `recording` (48 kHz mono, first sample at `startAt` epoch ms) where
- * `text`, as the simulation synthesizes it, was heard: loudness envelopes correlate at or above
- * {@link MATCH_THRESHOLD} and the pitch agrees within {@link PITCH_TOLERANCE}. `undefined` when
- * no place does. Only places starting at or after `notBefore` (epoch ms) count.
+ * `text`, as the simulation synthesizes it, was heard: the loudness envelope, time-warped within
+ * {@link MAX_STRETCH}, correlates at or above {@link MATCH_THRESHOLD} and the pitch agrees within
+ * {@link PITCH_TOLERANCE}. `undefined` when no place does. Only places starting at or after
+ * `notBefore` (epoch ms) count.
  */
 export function findHeard(
   recording: { startAt: number; samples: Int16Array },
@@ -165,33 +250,43 @@ export function findHeard(
   padded.set(heardEnv);
   const first = Math.max(0, Math.ceil((notBefore - recording.startAt) / 10));
   const last = padded.length - expected.length;
-  const matches = (o: number) =>
-    pearson(expected, padded, o) >= minCorrelation &&
-    pitchOff(expectedPitch, heardPitch, o) <= maxPitchOff;
+  const score = (o: number): number => {
+    // Cheap checks first: roughly the right shape here, and the right pitch.
+    if (pearson(expected, padded, o) < 0.4) return -1;
+    if (pitchOff(expectedPitch, heardPitch, o) > maxPitchOff) return -1;
+    return pearson(expected, warped(expected, padded, o), 0);
+  };
   // Scan from the end for the last matching offset, then take the best one around it.
   let found = -1;
   for (let o = last; o >= first; o--) {
-    if (matches(o)) {
+    if (score(o) >= minCorrelation) {
       found = o;
       break;
     }
   }
   if (found < 0) return undefined;
+  // Warping makes the score flat around the true place; the plain alignment pins it down.
   let best = found;
   for (let o = found - 1; o >= Math.max(first, found - expected.length); o--) {
-    if (matches(o) && pearson(expected, padded, o) > pearson(expected, padded, best)) best = o;
+    if (
+      score(o) >= minCorrelation && pearson(expected, padded, o) > pearson(expected, padded, best)
+    ) {
+      best = o;
+    }
   }
+  const bestScore = score(best);
+  const aligned = warped(expected, padded, best);
   const peak = Math.max(...expected);
   let voiced = 0, arrived = 0;
   for (let i = 0; i < expected.length; i++) {
     if (expected[i] < 0.1 * peak) continue;
     voiced++;
-    if (padded[best + i] >= 0.1 * peak) arrived++;
+    if (aligned[i] >= 0.1 * peak) arrived++;
   }
   const startAt = recording.startAt + best * 10;
   const expectedMs = expected.length * 10;
   return {
-    correlation: pearson(expected, padded, best),
+    correlation: bestScore,
     pitchOff: pitchOff(expectedPitch, heardPitch, best),
     coverage: voiced === 0 ? 0 : arrived / voiced,
     startAt,
