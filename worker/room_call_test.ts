@@ -158,7 +158,7 @@ realRoomTest(
     const caller = await room.call();
     await caller.say(BYE);
     // The goodbye's synthesis never answers (its own bound is 10 s): the close is stuck on it.
-    const farewell = await room.gateway.waitFor(
+    await room.gateway.waitFor(
       (e) => e.kind === "tts_audio" && e.texts.includes(OFFLINE_GOODBYE_TEXT),
       20_000,
     );
@@ -179,10 +179,8 @@ realRoomTest(
     );
     assertFalse((await room.server.roomNames()).includes(caller.room), "the room still exists");
     console.log(
-      `forced ending: caller hung up ${Math.round(hungUpAfterMs)} ms after end_session ` +
-        `(close bound ${SHORT_CLOSE_MS} ms); farewell synthesized ${
-          Math.round(tool.t - farewell.t)
-        } ms before the tool call was logged`,
+      `forced ending: the caller was hung up ${Math.round(hungUpAfterMs)} ms after end_session ` +
+        `(close bound ${SHORT_CLOSE_MS} ms)`,
     );
   },
 );
