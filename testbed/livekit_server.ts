@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { textLines } from "./lines.ts";
 import { createSocket } from "node:dgram";
 import { AgentDispatchClient, RoomServiceClient } from "livekit-server-sdk";
 import { SANDBOX_ADDRESS } from "./sandbox.ts";
@@ -270,13 +271,7 @@ export class LiveKitServer {
   }
 
   async #read(stream: ReadableStream<Uint8Array>): Promise<void> {
-    let rest = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      const parts = (rest + chunk).split("\n");
-      rest = parts.pop()!;
-      for (const text of parts) this.#line(text);
-    }
-    if (rest) this.#line(rest);
+    for await (const text of textLines(stream)) this.#line(text);
   }
 
   #line(text: string): void {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { textLines } from "./lines.ts";
 import { fileURLToPath } from "node:url";
 import { isAlive, killDescendants, listDescendants } from "../core/process_tree.ts";
 import { bounded, until } from "./wait.ts";
@@ -53,13 +54,7 @@ export class WorkerProcess {
   }
 
   async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
-    let rest = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      const parts = (rest + chunk).split("\n");
-      rest = parts.pop()!;
-      for (const line of parts) this.#line(line);
-    }
-    if (rest) this.#line(rest);
+    for await (const line of textLines(stream)) this.#line(line);
   }
 
   #line(line: string): void {

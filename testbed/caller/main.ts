@@ -7,6 +7,7 @@
  * @module
  */
 import { dispose } from "@livekit/rtc-node";
+import { textLines } from "../lines.ts";
 import { encodeWav } from "../../console/wav.ts";
 import { Participant } from "./participant.ts";
 import { CALLER_SAMPLE_RATE, type CallerCommand, type CallerEvent } from "./protocol.ts";
@@ -56,30 +57,20 @@ async function handle(cmd: CallerCommand): Promise<boolean> {
 async function main(): Promise<void> {
   emit({ ev: "ready", pid: Deno.pid });
   const pending = new Set<Promise<void>>();
-  let rest = "";
-  let running = true;
-  const decoder = new TextDecoder();
-  for await (const chunk of Deno.stdin.readable) {
-    const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n");
-    rest = lines.pop()!;
-    for (const line of lines.filter((l) => l.trim())) {
-      const cmd = JSON.parse(line) as CallerCommand;
-      if (cmd.op === "quit") {
-        running = false;
-        break;
-      }
-      // Commands run concurrently (one caller speaks while another joins); errors are reported.
-      const p = handle(cmd).then(() => {}, (error) => {
-        emit({
-          ev: "error",
-          id: "id" in cmd ? cmd.id : undefined,
-          message: error instanceof Error ? error.message : String(error),
-        });
+  for await (const line of textLines(Deno.stdin.readable)) {
+    if (!line.trim()) continue;
+    const cmd = JSON.parse(line) as CallerCommand;
+    if (cmd.op === "quit") break;
+    // Commands run concurrently (one caller speaks while another joins); errors are reported.
+    const p = handle(cmd).then(() => {}, (error) => {
+      emit({
+        ev: "error",
+        id: "id" in cmd ? cmd.id : undefined,
+        message: error instanceof Error ? error.message : String(error),
       });
-      pending.add(p);
-      p.finally(() => pending.delete(p));
-    }
-    if (!running) break;
+    });
+    pending.add(p);
+    p.finally(() => pending.delete(p));
   }
   // Quit, or stdin closed (the test ended): hang up everyone, release rtc-node, exit.
   await Promise.allSettled([...callers.values()].map((c) => c.close()));

@@ -17,6 +17,7 @@
  * @module
  */
 import { AccessToken } from "livekit-server-sdk";
+import { textLines } from "../lines.ts";
 import { fromFileUrl } from "../paths.ts";
 import { bounded } from "../wait.ts";
 import type { CallerCommand, CallerEvent } from "./protocol.ts";
@@ -88,41 +89,36 @@ export class CallerProcess {
   }
 
   async #readEvents(): Promise<void> {
-    let rest = "";
-    for await (const chunk of this.#child.stdout.pipeThrough(new TextDecoderStream())) {
-      const lines = (rest + chunk).split("\n");
-      rest = lines.pop()!;
-      for (const line of lines.filter((l) => l.trim())) {
-        let event: CallerEvent;
-        try {
-          event = JSON.parse(line);
-        } catch {
-          event = { ev: "error", message: `not an event: ${line}` };
-        }
-        if (typeof event !== "object" || event === null || !("ev" in event)) {
-          // rtc-node's own log lines (pino JSON on stdout) are kept with stderr.
-          this.#stderr.push(line);
-          continue;
-        }
-        this.events.push(event);
-        for (const w of [...this.#waiters]) {
-          if (w.test(event)) {
-            this.#waiters.splice(this.#waiters.indexOf(w), 1);
-            w.resolve(event);
-          }
+    for await (const line of textLines(this.#child.stdout)) {
+      if (!line.trim()) continue;
+      let event: CallerEvent;
+      try {
+        event = JSON.parse(line);
+      } catch {
+        event = { ev: "error", message: `not an event: ${line}` };
+      }
+      if (typeof event !== "object" || event === null || !("ev" in event)) {
+        // rtc-node's own log lines (pino JSON on stdout) are kept with stderr.
+        this.#keepStderr(line);
+        continue;
+      }
+      this.events.push(event);
+      for (const w of [...this.#waiters]) {
+        if (w.test(event)) {
+          this.#waiters.splice(this.#waiters.indexOf(w), 1);
+          w.resolve(event);
         }
       }
     }
   }
 
   async #readStderr(): Promise<void> {
-    let rest = "";
-    for await (const chunk of this.#child.stderr.pipeThrough(new TextDecoderStream())) {
-      const lines = (rest + chunk).split("\n");
-      rest = lines.pop()!;
-      this.#stderr.push(...lines);
-      if (this.#stderr.length > 200) this.#stderr.splice(0, this.#stderr.length - 200);
-    }
+    for await (const line of textLines(this.#child.stderr)) this.#keepStderr(line);
+  }
+
+  #keepStderr(line: string): void {
+    this.#stderr.push(line);
+    if (this.#stderr.length > 200) this.#stderr.splice(0, this.#stderr.length - 200);
   }
 
   /** Sends one command. */
