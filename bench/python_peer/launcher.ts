@@ -249,11 +249,19 @@ export class PythonPeerProcess {
   async kill(): Promise<void> {
     clearInterval(this.#sampler);
     this.#sample();
-    await this.child.kill();
+    // Everything ever seen first: a process that outlived the main one may still hold its
+    // stdout, and the output pumps would wait for it.
     for (const pid of this.#alive()) {
+      if (pid === this.child.pid) continue;
       try {
         Deno.kill(pid, "SIGKILL");
       } catch { /* gone */ }
+    }
+    await this.child.kill();
+    // SIGKILL is delivered asynchronously: wait (bounded) until none of them is running.
+    const until = performance.now() + LEFTOVER_GRACE_MS;
+    while (this.#alive().length > 0 && performance.now() < until) {
+      await new Promise((r) => setTimeout(r, 10));
     }
   }
 }

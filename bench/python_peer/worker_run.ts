@@ -11,7 +11,7 @@
  * @module
  */
 import { WorkerServerStandIn } from "../../stand_in/worker_server/mod.ts";
-import { killPids, type ProcMemory, sleep, TreeSampler } from "../proc.ts";
+import { killPids, type ProcMemory, pssKiB, sleep, TreeSampler } from "../proc.ts";
 import { parseLogLine, type PeerLogLine, startPythonWorker, waitRegistered } from "./launcher.ts";
 import type { PythonPeer } from "./setup.ts";
 
@@ -64,16 +64,6 @@ export function pythonRoleOf(m: Pick<ProcMemory, "cmd" | "ppid">, root: number, 
     return m.ppid === root ? "forkserver" as const : "job" as const;
   }
   return "other" as const;
-}
-
-/** PSS of `pid` in KiB from `/proc/<pid>/smaps_rollup`, or 0 when it cannot be read. */
-export function pssKiB(pid: number): number {
-  try {
-    const text = Deno.readTextFileSync(`/proc/${pid}/smaps_rollup`);
-    return Number(/^Pss:\s+(\d+)/m.exec(text)?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
 }
 
 /** Milliseconds of a Python JSON log line's `timestamp` (ISO 8601 with microseconds). */
