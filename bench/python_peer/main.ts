@@ -280,7 +280,15 @@ export function describeBehaviour(r: PeerBenchResult["raw"]): string[] {
     if (stuck) out.push(`where end_session waits: ${stuck.awaits.join(" → ")}`);
   }
   for (const x of r.room) {
-    if (x.scenario === "bye") {
+    if (!x.agentJoined) {
+      out.push(
+        `room, ${x.scenario}: the agent never joined (${
+          x.workerAvailable
+            ? "no dispatch within 30 s"
+            : "the worker reported full capacity for 60 s, so the server dispatched nothing"
+        }); nothing else measured`,
+      );
+    } else if (x.scenario === "bye") {
       out.push(
         `room, caller says bye: goodbye heard ${Math.round(x.goodbyeHeardMs ?? 0)} ms of ` +
           `${Math.round(x.goodbyeSynthesizedMs)} ms synthesized; the caller was ${

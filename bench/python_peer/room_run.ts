@@ -290,6 +290,10 @@ export interface PythonRoomRun {
   registeredMs: number;
   /** Worker launch to every idle process initialized. */
   prewarmedMs: number;
+  /** False when the worker still reported full capacity after 60 s (no dispatch then). */
+  workerAvailable: boolean;
+  /** The agent joined the room (its audio track reached the caller) within 30 s. */
+  agentJoined: boolean;
   /** Room created (caller connected) to the agent's audio track subscribed by the caller. */
   joinToAgentMs?: number;
   /** End of the caller's "hello" to the first audio of the reply it heard. */
@@ -377,6 +381,13 @@ export async function pythonRoomRun(
       initialized = lines.filter((l) => l.j?.message === "process initialized").map((l) => l.t);
       return starting > 0 && initialized.length >= starting ? true : undefined;
     });
+    // The server dispatches only at room creation, and only to a worker that reports itself
+    // available: on a busy machine the worker's CPU-based load can cross its 0.7 threshold.
+    const availableAt = await within(60_000, () => {
+      const last = worker.logs().filter((l) => /full capacity|below capacity/.test(l.message))
+        .pop();
+      return !last || /below capacity/.test(last.message) ? performance.now() : undefined;
+    });
     const roomName = `py-${crypto.randomUUID().slice(0, 8)}`;
     const at = new AccessToken(KEY, secret, { identity: "caller" });
     at.addGrant({ roomJoin: true, room: roomName, canPublish: true, canSubscribe: true });
@@ -447,6 +458,8 @@ export async function pythonRoomRun(
       scenario: opts.scenario,
       registeredMs: registered.t - c.startedAt,
       prewarmedMs: Math.max(...initialized) - c.startedAt,
+      workerAvailable: availableAt !== undefined,
+      agentJoined: caller.agentJoinedAt !== undefined,
       joinToAgentMs: caller.agentJoinedAt !== undefined
         ? caller.agentJoinedAt - joinedAt
         : undefined,

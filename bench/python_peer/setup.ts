@@ -159,6 +159,25 @@ const STAMP = ".exit-message-pins";
 export async function preparePythonPeer(
   log: (line: string) => void = () => {},
 ): Promise<PythonPeer> {
+  return await peer(true, log) as PythonPeer;
+}
+
+/**
+ * The peer when its environment is already built for the current pins, else undefined; never
+ * installs anything (for tests that use the peer only where a bench run has built it).
+ */
+export async function existingPythonPeer(): Promise<PythonPeer | undefined> {
+  try {
+    return await peer(false, () => {});
+  } catch {
+    return undefined;
+  }
+}
+
+async function peer(
+  build: boolean,
+  log: (line: string) => void,
+): Promise<PythonPeer | undefined> {
   const requirements = await Deno.readTextFile(join(HERE, "requirements.txt"));
   const constraints = await Deno.readTextFile(join(HERE, "constraints.txt"));
   const { python: base, version: baseVersion } = await findPython();
@@ -171,6 +190,7 @@ export async function preparePythonPeer(
     stamp = await Deno.readTextFile(join(venv, STAMP));
   } catch { /* not built yet */ }
   let built = false;
+  if (stamp !== pins && !build) return undefined;
   if (stamp !== pins) {
     log(`python peer: building ${venv} from PyPI (once; about a minute)`);
     await Deno.remove(venv, { recursive: true }).catch(() => {});
