@@ -15,7 +15,9 @@
  *
  * Flags: `--runs N` (pairs per figure, default 3), `--room-runs N` (calls per scenario, default 1),
  * `--stuck-after MS` (console: how long to wait for a close after the goodbye, default 20000),
- * `--no-deno` (Python only).
+ * `--no-deno` (Python only), `--no-readme` (leave README.md alone; by default its Python-peer
+ * block is replaced), `--render FILE` (re-print a saved result, and rewrite the README block from
+ * it, without running).
  *
  * Nothing here passes or fails on a timing: the benchmark reports.
  *
@@ -373,6 +375,7 @@ export function parseBenchArgs(args: string[]) {
       only: { type: "string" },
       "no-deno": { type: "boolean", default: false },
       render: { type: "string" },
+      "no-readme": { type: "boolean", default: false },
     },
   }).values;
 }
@@ -480,25 +483,63 @@ export async function runPeerBench(args: string[], peer: PythonPeer): Promise<Pe
   return result;
 }
 
-async function report(result: PeerBenchResult, write = true): Promise<void> {
+const README_START = "<!-- bench-python:start -->";
+const README_END = "<!-- bench-python:end -->";
+const README_HEADING = "### LiveKit's Python recipe beside this project (`deno task bench:python`)";
+
+/**
+ * Replaces the README's Python-peer block, or inserts it (under its own heading) right after the
+ * Deno/Node block, or at the end when there is none.
+ */
+export function withPeerReadmeBlock(readme: string, block: string): string {
+  const text = `${README_START}\n${block}\n${README_END}`;
+  const a = readme.indexOf(README_START);
+  const b = readme.indexOf(README_END);
+  if (a >= 0 && b > a) return readme.slice(0, a) + text + readme.slice(b + README_END.length);
+  const denoEnd = "<!-- bench:end -->";
+  const after = readme.indexOf(denoEnd);
+  if (after >= 0) {
+    const at = after + denoEnd.length;
+    return `${readme.slice(0, at)}\n\n${README_HEADING}\n\n${text}${readme.slice(at)}`;
+  }
+  return `${readme.trimEnd()}\n\n${README_HEADING}\n\n${text}\n`;
+}
+
+/** The printed (and README) form of a result: header, table, behaviour, notes. */
+export function renderPeerResult(result: PeerBenchResult): string {
   const m = result.machine;
-  console.log(
-    `\nDate: ${
-      result.date.slice(0, 16).replace("T", " ")
-    } UTC · machine: ${m.cpu}, ${m.cores} cores, ` +
-      `${m.memGiB} GiB, Linux ${m.kernel}\nRuntimes: ${result.versions.deno} vs ${result.versions.python} ` +
-      `(livekit-agents ${
-        result.versions.pythonPackages["livekit-agents"]
-      }) · load average at start ` +
-      `${result.loadavg.start.join(" ")}, at end ${
-        result.loadavg.end.join(" ")
-      }\nCommand: \`${result.command}\`` +
-      ` · ${result.runs} interleaved pairs per figure\n`,
-  );
-  console.log(peerTable(result.rows));
-  console.log("\nBehaviour of the recipe's exit flow:");
-  for (const b of result.behaviour) console.log(`- ${b}`);
-  for (const n of result.notes) console.log(`- ${n}`);
+  const when = result.date.slice(0, 16).replace("T", " ");
+  const lk = result.versions.pythonPackages["livekit-agents"];
+  const lat = result.gatewayLatency;
+  return [
+    `Date: ${when} UTC · machine: ${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, Linux ${m.kernel}  `,
+    `Runtimes: ${result.versions.deno} vs ${result.versions.python} (livekit-agents ${lk}) · ` +
+    `load average at start ${result.loadavg.start.join(" ")}, at end ${
+      result.loadavg.end.join(" ")
+    }  `,
+    `Command: \`${result.command}\` · ${result.runs} interleaved pairs per figure · gateway LLM ` +
+    `first token ${lat.llmFirstTokenMs} ms, TTS first audio ${lat.ttsFirstAudioMs} ms`,
+    "",
+    peerTable(result.rows),
+    "",
+    "Behaviour of the recipe's exit flow (from the same runs):",
+    "",
+    ...result.behaviour.map((b) => `- ${b}`),
+    "",
+    "Notes:",
+    "",
+    ...result.notes.map((n) => `- ${n}`),
+  ].join("\n");
+}
+
+async function report(result: PeerBenchResult, write = true, readme = true): Promise<void> {
+  const text = renderPeerResult(result);
+  console.log(`\n${text}`);
+  if (readme) {
+    const path = join(ROOT, "README.md");
+    await Deno.writeTextFile(path, withPeerReadmeBlock(await Deno.readTextFile(path), text));
+    console.log("\nREADME.md: the Python peer block was updated");
+  }
   if (!write) return;
   const dir = join(ROOT, "bench/results");
   await Deno.mkdir(dir, { recursive: true });
@@ -513,7 +554,7 @@ if (import.meta.main) {
   const values = parseBenchArgs(Deno.args);
   if (values.render) {
     // Re-prints a saved result without running.
-    await report(JSON.parse(await Deno.readTextFile(values.render)), false);
+    await report(JSON.parse(await Deno.readTextFile(values.render)), false, !values["no-readme"]);
     Deno.exit(0);
   }
   const roomWanted = (!values.only || values.only === "room") && values["room-runs"] !== "0";
@@ -530,6 +571,6 @@ if (import.meta.main) {
   console.error(`bench:python: load ${loadavg().join(" ")}`);
   const peer = await preparePythonPeer((l) => console.error(l));
   const result = await runPeerBench(Deno.args, peer);
-  await report(result);
+  await report(result, true, !values["no-readme"]);
   Deno.exit(0);
 }
