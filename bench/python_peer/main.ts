@@ -3,13 +3,14 @@
  * machine, same run, loopback only, interleaved pairs. Prints a table and writes
  * `bench/results/python-peer-<date>.json` and `bench/results/python-peer-latest.json`.
  *
- * Parts (`--only worker|console|vad|room`, default all):
+ * Parts (`--only worker|console|vad|session|room`, default all):
  * - worker: `start` against the worker-endpoint stand-in, idle, each runtime with its production
  *   default of idle processes (Deno: `--num-idle-processes` min(cpus, 4); Python: one per CPU):
  *   cold start to registered with every idle process prewarmed, prewarm per process, memory per
  *   process (RSS and PSS), SIGTERM of the idle worker;
  * - console: the exit flow through the project's console broker and the Inference gateway;
  * - vad: the recipe's prewarm (`silero.VAD.load()`) alone, in a fresh interpreter;
+ * - session: the exit flow through livekit-agents' test utility (`AgentSession.run()`, no audio);
  * - room: the Python peer in a real LiveKit room (server, gateway, worker, caller inside a network
  *   namespace this run creates; needs root and the server binary, else reported as skipped).
  *
@@ -40,6 +41,7 @@ import {
   pythonRoomRun,
   roomUnavailable,
 } from "./room_run.ts";
+import { type PythonSessionRun, pythonSessionRun } from "./session_run.ts";
 import { preparePythonPeer, type PythonPeer } from "./setup.ts";
 import { pythonVadLoad, type VadLoad } from "./vad_load.ts";
 import { type PythonWorkerRun, pythonWorkerRun } from "./worker_run.ts";
@@ -72,6 +74,7 @@ export interface PeerBenchResult {
     worker: { deno: WorkerRun[]; python: PythonWorkerRun[] };
     console: { deno: ConsoleRun[]; python: PythonConsoleRun[] };
     vad: VadLoad[];
+    session: PythonSessionRun[];
     room: PythonRoomRun[];
     roomSkipped?: string;
   };
@@ -281,6 +284,20 @@ export function describeBehaviour(r: PeerBenchResult["raw"]): string[] {
     );
     if (stuck) out.push(`where end_session waits: ${stuck.awaits.join(" → ")}`);
   }
+  const sr = r.session;
+  if (sr.length) {
+    const returned = sr.filter((x) => x.goodbye?.returned).length;
+    const pending = sr.find((x) => x.goodbye?.pending?.length)?.goodbye?.pending ?? [];
+    out.push(
+      `test utility \`AgentSession.run()\` (LLM only, no audio; ${sr.length} runs): "hello" ` +
+        `returned in ${sr.filter((x) => x.hello.returned).length}, "goodbye" in ${returned}` +
+        (pending.length
+          ? ` (after ${Math.round((sr[0].goodbye?.ms ?? 0) / 1000)} s still pending: ${
+            pending.join(", ")
+          })`
+          : ""),
+    );
+  }
   for (const x of r.room) {
     if (!x.agentJoined) {
       out.push(
@@ -396,6 +413,7 @@ export async function runPeerBench(args: string[], peer: PythonPeer): Promise<Pe
     worker: { deno: [], python: [] },
     console: { deno: [], python: [] },
     vad: [],
+    session: [],
     room: [],
   };
   try {
@@ -436,6 +454,9 @@ export async function runPeerBench(args: string[], peer: PythonPeer): Promise<Pe
         for (const s of pythonFirst ? steps : steps.reverse()) await s();
       }
       if (want("vad")) raw.vad.push(await timed(`vad ${i + 1}/${runs}`, () => pythonVadLoad(peer)));
+      if (want("session")) {
+        raw.session.push(await timed(`session ${i + 1}/${runs}`, () => pythonSessionRun(peer)));
+      }
     }
     if (want("room") && roomRuns > 0) {
       if (!insideNetns()) raw.roomSkipped = roomUnavailable() ?? "not inside a network namespace";

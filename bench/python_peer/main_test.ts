@@ -53,6 +53,7 @@ function raw(): PeerBenchResult["raw"] {
       })),
     },
     vad: [],
+    session: [],
     room: [],
   };
 }
@@ -73,6 +74,9 @@ Deno.test("describeBehaviour: counts from the runs, and where end_session waits"
 Deno.test("buildPeerRows and peerTable: Python-only figures say n/a for Deno and for the ratio", () => {
   const rows = buildPeerRows(raw());
   const table = peerTable(rows);
-  assertStringIncludes(table, "| end_session returned (1 yes, 0 no) |  | n/a | 0.0 (0.0–0.0) | n/a |");
+  assertStringIncludes(
+    table,
+    "| end_session returned (1 yes, 0 no) |  | n/a | 0.0 (0.0–0.0) | n/a |",
+  );
   assert(rows.every((r) => r.deno.n === 0));
 });
