@@ -303,13 +303,20 @@ export function describeBehaviour(r: PeerBenchResult["raw"]): string[] {
       out.push(
         `room, ${x.scenario}: the agent never joined (${
           x.workerAvailable
-            ? "no dispatch within 30 s"
+            ? `no dispatch in ${x.dispatchAttempts} fresh rooms`
             : "the worker reported full capacity for 60 s, so the server dispatched nothing"
         }); nothing else measured`,
       );
-    } else if (x.scenario === "bye") {
+    }
+    const dispatch = x.dispatchAttempts > 1
+      ? ` (dispatched only in fresh room no. ${x.dispatchAttempts}: the busy worker had been unavailable)`
+      : "";
+    if (!x.agentJoined) continue;
+    if (x.scenario === "bye") {
       out.push(
-        `room, caller says bye: goodbye heard ${Math.round(x.goodbyeHeardMs ?? 0)} ms of ` +
+        `room${dispatch}, caller says bye: goodbye heard ${
+          Math.round(x.goodbyeHeardMs ?? 0)
+        } ms of ` +
           `${Math.round(x.goodbyeSynthesizedMs)} ms synthesized; the caller was ${
             x.callerDisconnected
               ? `disconnected (${x.disconnectReason}) ${
@@ -329,7 +336,7 @@ export function describeBehaviour(r: PeerBenchResult["raw"]): string[] {
       );
     } else {
       out.push(
-        `room, caller hangs up after the reply: goodbye synthesized after the hang-up ` +
+        `room${dispatch}, caller hangs up after the reply: goodbye synthesized after the hang-up ` +
           `(paid, unheard): ${x.goodbyeAfterHangup ? "yes" : "no"}; the job ${
             x.jobEndedAfterHangup
               ? `ended ${Math.round((x.hangupToJobEndMs ?? 0) / 1000)} s after the hang-up`
