@@ -57,7 +57,7 @@ export interface PythonWorkerOptions extends PeerRunOptions {
   mode: "start" | "dev";
   /** Required in worker mode. */
   livekitUrl: string;
-  /** `start --drain-timeout` in seconds (the recipe's default when unset: 1800). */
+  /** `start --drain-timeout` in seconds (livekit-agents 1.8.9 default when unset: 3600). */
   drainTimeoutS?: number;
 }
 
