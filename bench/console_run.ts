@@ -95,7 +95,7 @@ export function benchBrain(): ReturnType<typeof offlineBrain> {
 }
 
 /** A playout that also records when each utterance's audio arrived and was flushed. */
-class TimedPlayout extends Playout {
+export class TimedPlayout extends Playout {
   readonly utterances: Utterance[] = [];
   #open?: Utterance;
 

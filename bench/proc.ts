@@ -45,6 +45,20 @@ export function procMemory(pid: number): ProcMemory | undefined {
   }
 }
 
+/**
+ * Proportional set size of `pid` in KiB (`/proc/<pid>/smaps_rollup`), or 0 when it cannot be
+ * read. Unlike RSS it divides shared pages among the processes sharing them, so it sums fairly
+ * over a tree of forked processes (Python's job processes share the forkserver's pages).
+ */
+export function pssKiB(pid: number): number {
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/smaps_rollup`);
+    return Number(/^Pss:\s+(\d+)/m.exec(text)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 /** Every live descendant of `root` (children first, then theirs). */
 export function descendants(root: number): number[] {
   const parents = new Map<number, number>();

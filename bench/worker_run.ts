@@ -6,7 +6,7 @@
  * @module
  */
 import { WorkerServerStandIn } from "../stand_in/worker_server/mod.ts";
-import { Child, killPids, type ProcMemory, sleep, TreeSampler } from "./proc.ts";
+import { Child, killPids, type ProcMemory, pssKiB, sleep, TreeSampler } from "./proc.ts";
 import { childEnv, type Runtime } from "./runtimes.ts";
 
 /** Role of one process of a worker's tree. */
@@ -17,6 +17,8 @@ export interface WorkerProcess {
   role: ProcessRole;
   pid: number;
   rssKiB: number;
+  /** Proportional set size (shared pages divided among their sharers). */
+  pssKiB: number;
   hwmKiB: number;
 }
 
@@ -116,6 +118,7 @@ export async function workerRun(rt: Runtime, idle: number, timeoutMs = 90_000): 
       role: roleOf(m, m.pid === c.pid),
       pid: m.pid,
       rssKiB: m.rssKiB,
+      pssKiB: pssKiB(m.pid),
       hwmKiB: m.hwmKiB,
     }));
     return {

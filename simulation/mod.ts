@@ -8,8 +8,10 @@
  * and by `console --offline`, where it simulates a pleasant, account-free conversation.
  *
  * Routes (all under `/v1`): `GET /models`, `POST /chat/completions`, websocket `/stt`, websocket
- * `/tts`. `/eot` and `/bargein` (cloud turn detector / barge-in) answer 404 at once, which the
- * plugins treat as a non-retryable refusal and fall back to local models. Anything else is 404.
+ * `/tts`, and websocket `/eot` (the cloud end-of-turn detector, `turn_detector.ts`) when
+ * {@link GatewayOptions.turnDetector} is set. Otherwise `/eot`, and always `/bargein` (adaptive
+ * interruption), answer 404 at once, which both the JS and the Python plugins treat as a
+ * non-retryable refusal and fall back to local models. Anything else is 404.
  *
  * @module
  */
@@ -23,6 +25,11 @@ import {
   type ToolDefinition,
 } from "./brain.ts";
 import { verifyBearer } from "./jwt.ts";
+import {
+  serveTurnDetector,
+  type TurnDetectorEvent,
+  type TurnDetectorOptions,
+} from "./turn_detector.ts";
 import {
   Phrasebook,
   SpeechDetector,
@@ -47,6 +54,13 @@ export {
   type ToolDefinition,
 } from "./brain.ts";
 export { signTestToken } from "./jwt.ts";
+export {
+  DEFAULT_EOT_PROBABILITY,
+  DEFAULT_EOT_THRESHOLD,
+  type EotRequest,
+  type TurnDetectorEvent,
+  type TurnDetectorOptions,
+} from "./turn_detector.ts";
 export {
   Phrasebook,
   SpeechDetector,
@@ -153,6 +167,12 @@ export interface GatewayOptions {
   speech?: SpeechDetectorOptions;
   /** Size of each TTS `output_audio` chunk in ms. Default 40. */
   ttsChunkMs?: number;
+  /**
+   * Serve `/eot`, the cloud end-of-turn detector, with scripted predictions (see
+   * `turn_detector.ts`). Unset: `/eot` answers 404 and the plugins use their local model, which
+   * is what `console --offline` relies on.
+   */
+  turnDetector?: TurnDetectorOptions;
 }
 
 /** Default rotation of {@link GatewayOptions.sttDefaultTranscripts}. */
@@ -209,6 +229,7 @@ export type GatewayEvent =
     | { kind: "stt_final"; sessionId: string; text: string; startS: number; durationS: number }
     | { kind: "stt_finalize"; sessionId: string }
     | { kind: "stt_closed"; sessionId: string; audioMs: number }
+    | TurnDetectorEvent
     | { kind: "fault"; target: "llm" | "tts" | "stt"; fault: string; detail?: string }
     | { kind: "auth_rejected"; path: string; reason: string }
     | { kind: "not_found"; method: string; path: string }
@@ -466,8 +487,11 @@ class GatewayImpl implements Gateway {
     const url = new URL(req.url);
     const path = url.pathname;
     const route = path.startsWith("/v1/") ? path.slice(3) : undefined;
-    if (route === undefined || !["/models", "/chat/completions", "/stt", "/tts"].includes(route)) {
-      // /eot and /bargein land here: 404 makes the plugins fall back to local models at once.
+    const routes = ["/models", "/chat/completions", "/stt", "/tts"];
+    if (this.#opts.turnDetector) routes.push("/eot");
+    if (route === undefined || !routes.includes(route)) {
+      // /bargein (and /eot unless served) land here: 404 makes the plugins fall back to local
+      // models at once.
       this.#emit({ kind: "not_found", method: req.method, path });
       return jsonResponse(404, { error: { message: `no route ${path}`, type: "not_found" } });
     }
@@ -501,6 +525,17 @@ class GatewayImpl implements Gateway {
         return await this.#chat(req);
       case "/stt":
         return this.#stt(req, url);
+      case "/eot": {
+        const up = this.#upgrade(req);
+        if (up instanceof Response) return up;
+        serveTurnDetector(
+          up.socket,
+          `eot_standin_${++this.#ids}`,
+          this.#opts.turnDetector!,
+          (e) => this.#emit(e),
+        );
+        return up.response;
+      }
       default:
         return this.#tts(req, url);
     }
