@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { DEFAULT_GOODBYE_TIMEOUT_MS } from "./bounds.ts";
+import { DEFAULT_GOODBYE_TIMEOUT_MS, DEFAULT_MAX_FAILED_TURNS } from "./bounds.ts";
 import { RECIPE_MODELS } from "./config.ts";
 
 /** One environment variable in `--help`. */
@@ -23,6 +23,10 @@ export const AGENT_ENV_VARS: readonly EnvVarHelp[] = [
     help: "your LiveKit project's credentials (see .env.example)",
   },
   {
+    name: "LIVEKIT_URL",
+    help: "LiveKit server or Cloud project (required in start, dev and connect)",
+  },
+  {
     name: "LIVEKIT_INFERENCE_URL",
     help: "LiveKit Inference gateway, ending in /v1 (default: LiveKit Cloud's)",
   },
@@ -35,6 +39,14 @@ export const AGENT_ENV_VARS: readonly EnvVarHelp[] = [
   {
     name: "GOODBYE_TIMEOUT_MS",
     help: `longest the goodbye may take, in ms (default ${DEFAULT_GOODBYE_TIMEOUT_MS})`,
+  },
+  {
+    name: "MAX_FAILED_TURNS",
+    help: `failed model turns in a row that end the call (default ${DEFAULT_MAX_FAILED_TURNS})`,
+  },
+  {
+    name: "APOLOGY_TEXT",
+    help: "what the agent says after a failed turn, before it listens again",
   },
   {
     name: "END_CALL_ACTION",

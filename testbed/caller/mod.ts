@@ -228,7 +228,10 @@ export class Caller {
     ) as EventOf<K>;
   }
 
-  /** Waits until an agent participant is in the room and its audio track is subscribed. */
+  /**
+   * Waits until an agent participant is in the room, the caller hears its audio track, and the
+   * agent subscribed to the caller's microphone (so the first words said reach it whole).
+   */
   async waitForAgent(timeoutMs: number): Promise<{ identity: string; joinedAt: number }> {
     const joined = await this.waitFor(
       "participant_joined",
@@ -242,6 +245,7 @@ export class Caller {
       (e) => e.identity === joined.identity,
       "the agent's audio track",
     );
+    await this.waitFor("mic_subscribed", timeoutMs, () => true, "the agent to hear the microphone");
     return { identity: joined.identity, joinedAt: joined.at };
   }
 

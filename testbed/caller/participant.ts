@@ -76,6 +76,10 @@ export class Participant {
       this.#emit({ ev: "subscribed", id: this.id, identity: p.identity, at: epochMs() });
       this.#listening.push(this.#listen(track));
     });
+    // Someone (the agent) subscribed to the microphone: from now on what is said reaches it.
+    room.on(RoomEvent.LocalTrackSubscribed, () => {
+      this.#emit({ ev: "mic_subscribed", id: this.id, at: epochMs() });
+    });
     room.on(RoomEvent.Disconnected, (reason: DisconnectReason) => {
       this.#closeStretch();
       this.#emit({

@@ -49,6 +49,12 @@ export type CallerEvent =
   }
   | { ev: "participant_left"; id: string; identity: string; at: number }
   | { ev: "subscribed"; id: string; identity: string; at: number }
+  | {
+    ev: "mic_subscribed";
+    id: string;
+    /** When a remote participant (the agent) subscribed to the caller's microphone. */
+    at: number;
+  }
   | { ev: "heard_start"; id: string; at: number }
   | {
     ev: "heard";
