@@ -27,6 +27,7 @@ import { type Caller, CallerProcess } from "../testbed/caller/mod.ts";
 import { findHeard, inFull } from "../testbed/caller/heard.ts";
 import {
   BYE,
+  CALLER_VOICE,
   HELLO,
   MODEL_LATENCY,
   QUESTION,
@@ -237,7 +238,10 @@ async function runLevel(room: RealRoom, workerPid: number, n: number): Promise<L
   }, 250);
   const cpuBefore = treeCpuSeconds(workerPid);
   const processes = await Promise.all(
-    Array.from({ length: Math.ceil(n / CALLERS_PER_PROCESS) }, () => CallerProcess.start()),
+    Array.from(
+      { length: Math.ceil(n / CALLERS_PER_PROCESS) },
+      () => CallerProcess.start(CALLER_VOICE),
+    ),
   );
   let calls: CallResult[];
   try {

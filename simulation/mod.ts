@@ -62,7 +62,13 @@ export {
   type TurnDetectorOptions,
 } from "./turn_detector.ts";
 export {
+  blockPitch,
+  MAX_PHRASES,
+  PHRASE_PITCH_BASE,
+  PHRASE_PITCH_STEP,
   Phrasebook,
+  phrasePitches,
+  phraseVoice,
   SpeechDetector,
   type SpeechDetectorEvent,
   type SpeechDetectorOptions,
@@ -157,9 +163,9 @@ export interface GatewayOptions {
    */
   sttDefaultTranscripts?: string[];
   /**
-   * Phrases the STT recognizes by the length of the utterance (see {@link Phrasebook}): an
-   * utterance spoken in the simulation's synthetic voice is transcribed as the phrase of its
-   * length, before the queue and the defaults are consulted. This maps what many concurrent
+   * Phrases the STT recognizes (see {@link Phrasebook}): an utterance said with
+   * {@link phraseVoice} at the phrase's pitch ({@link phrasePitches}) is transcribed as that
+   * phrase, before the queue and the defaults are consulted. This maps what many concurrent
    * callers say to transcripts without a shared queue.
    */
   sttPhrasebook?: readonly string[];
@@ -752,7 +758,7 @@ class GatewayImpl implements Gateway {
 
   // ---------------------------------------------------------------- STT
 
-  #nextTranscript(lengthS: number, sampleRate: number): string {
+  #nextTranscript(lengthS: number, pitchHz: number, sampleRate: number): string {
     const phrases = this.#opts.sttPhrasebook;
     if (phrases && phrases.length > 0) {
       let book = this.#phrasebooks.get(sampleRate);
@@ -760,7 +766,7 @@ class GatewayImpl implements Gateway {
         book = new Phrasebook(phrases, sampleRate, this.#opts.speech);
         this.#phrasebooks.set(sampleRate, book);
       }
-      const phrase = book.match(lengthS);
+      const phrase = book.match(lengthS, pitchHz);
       if (phrase !== undefined) return phrase;
     }
     const queued = this.#sttQueue.shift();
@@ -803,7 +809,7 @@ class GatewayImpl implements Gateway {
     };
     const emitFinal = (ev: Extract<SpeechDetectorEvent, { type: "end" }>) => {
       const durationS = Math.max(0, ev.endS - ev.startS);
-      const text = this.#nextTranscript(durationS, sampleRate);
+      const text = this.#nextTranscript(durationS, ev.pitchHz, sampleRate);
       const words = text.split(/\s+/).filter(Boolean);
       const per = words.length > 0 ? durationS / words.length : 0;
       this.#emit({ kind: "stt_final", sessionId, text, startS: ev.startS, durationS });

@@ -50,9 +50,10 @@ function syllables(word: string): number {
  * an attack/release envelope, a short pause between words and a falling pitch across the sentence
  * (rising for questions). It sounds like murmured speech, which is enough for a newcomer to hear
  * turn-taking and for VAD/energy detectors to classify it as voice.
- * Length is exactly {@link ttsSampleCount}.
+ * Length is exactly {@link ttsSampleCount}. `baseF0` is the voice's pitch (the agent's is 150 Hz;
+ * a caller says each phrase of a phrasebook at its own, see {@link phrasePitches}).
  */
-export function synthesizeVoice(text: string, sampleRate: number): Int16Array {
+export function synthesizeVoice(text: string, sampleRate: number, baseF0 = 150): Int16Array {
   const total = ttsSampleCount(text, sampleRate);
   const out = new Int16Array(total);
   if (total === 0) return out;
@@ -60,7 +61,6 @@ export function synthesizeVoice(text: string, sampleRate: number): Int16Array {
   const weights = words.map((w) => w.length + 1);
   const weightSum = weights.reduce((a, b) => a + b, 0);
   const question = text.trim().endsWith("?");
-  const baseF0 = 150;
   const harmonics = [1, 0.55, 0.3, 0.18, 0.1];
   const peak = 0.28 * 32767;
   let phase = 0;
@@ -111,7 +111,56 @@ export interface SpeechDetectorOptions {
 /** What the detector reports while audio is pushed through it. */
 export type SpeechDetectorEvent =
   | { type: "start"; startS: number }
-  | { type: "end"; startS: number; endS: number };
+  | {
+    type: "end";
+    startS: number;
+    endS: number;
+    /** Median pitch of the utterance's voiced blocks, in Hz (0 when none was voiced). */
+    pitchHz: number;
+  };
+
+/**
+ * Pitch of a 20 ms window in Hz by normalized autocorrelation over 80-500 Hz, on a copy
+ * decimated to about 8 kHz (enough for a voice's fundamental, and cheap); 0 when unvoiced.
+ */
+export function blockPitch(window: readonly number[], sampleRate: number): number {
+  const step = Math.max(1, Math.floor(sampleRate / 8000));
+  const rate = sampleRate / step;
+  const x: number[] = [];
+  for (let i = 0; i + step <= window.length; i += step) {
+    let v = 0;
+    for (let k = 0; k < step; k++) v += window[i + k];
+    x.push(v / step);
+  }
+  const minLag = Math.floor(rate / 500);
+  const maxLag = Math.ceil(rate / 80);
+  const n = x.length - maxLag - 1;
+  if (n <= minLag) return 0;
+  const corr = (lag: number) => {
+    let dot = 0, a = 0, b = 0;
+    for (let i = 0; i < n; i++) {
+      dot += x[i] * x[i + lag];
+      a += x[i] * x[i];
+      b += x[i + lag] * x[i + lag];
+    }
+    return dot / Math.sqrt(a * b || 1);
+  };
+  let bestLag = 0, bestR = 0.5; // below: unvoiced
+  const r: number[] = [];
+  for (let lag = minLag; lag <= maxLag + 1; lag++) r[lag] = corr(lag);
+  for (let lag = minLag + 1; lag <= maxLag; lag++) {
+    // The first strong peak, not the highest: a multiple of the period correlates as well.
+    if (r[lag] > bestR && r[lag] >= r[lag - 1] && r[lag] >= r[lag + 1]) {
+      bestR = r[lag];
+      bestLag = lag;
+      if (bestR > 0.8) break;
+    }
+  }
+  if (!bestLag) return 0;
+  const a = r[bestLag - 1], c = r[bestLag + 1], denom = a - 2 * bestR + c;
+  const shift = denom === 0 ? 0 : Math.max(-0.5, Math.min(0.5, 0.5 * (a - c) / denom));
+  return rate / (bestLag + shift);
+}
 
 /**
  * Energy speech detector over 10 ms blocks. A burst becomes an utterance ("start") once it has
@@ -132,6 +181,8 @@ export class SpeechDetector {
   #lastVoicedEnd = 0;
   #voicedMs = 0;
   #silenceMs = 0;
+  #pitches: number[] = [];
+  #previous: number[] = [];
 
   constructor(sampleRate: number, opts: SpeechDetectorOptions = {}) {
     this.#sampleRate = sampleRate;
@@ -168,22 +219,31 @@ export class SpeechDetector {
   /** Ends an utterance in progress at once (for `session.finalize`); undefined when idle. */
   flush(): SpeechDetectorEvent | undefined {
     const wasSpeech = this.#state === "speech";
-    const ev: SpeechDetectorEvent = {
+    const ev = this.#end();
+    this.#reset();
+    return wasSpeech ? ev : undefined;
+  }
+
+  #end(): SpeechDetectorEvent {
+    const pitches = this.#pitches.sort((a, b) => a - b);
+    return {
       type: "end",
       startS: this.#startSample / this.#sampleRate,
       endS: this.#lastVoicedEnd / this.#sampleRate,
+      pitchHz: pitches.length ? pitches[pitches.length >> 1] : 0,
     };
-    this.#reset();
-    return wasSpeech ? ev : undefined;
   }
 
   #reset() {
     this.#state = "idle";
     this.#voicedMs = 0;
     this.#silenceMs = 0;
+    this.#pitches = [];
   }
 
   #block(block: number[], events: SpeechDetectorEvent[]) {
+    const previous = this.#previous;
+    this.#previous = block;
     let sum = 0;
     for (const s of block) sum += s * s;
     const rms = Math.sqrt(sum / block.length);
@@ -199,6 +259,8 @@ export class SpeechDetector {
       this.#voicedMs += blockMs;
       this.#silenceMs = 0;
       this.#lastVoicedEnd = this.#samplesSeen;
+      const f0 = blockPitch([...previous, ...block], this.#sampleRate);
+      if (f0 > 0) this.#pitches.push(f0);
       if (this.#state === "candidate" && this.#voicedMs >= this.#minSpeechMs) {
         this.#state = "speech";
         events.push({ type: "start", startS: this.#startSample / this.#sampleRate });
@@ -208,64 +270,90 @@ export class SpeechDetector {
     if (this.#state === "idle") return;
     this.#silenceMs += blockMs;
     if (this.#silenceMs < this.#endSilenceMs) return;
-    if (this.#state === "speech") {
-      events.push({
-        type: "end",
-        startS: this.#startSample / this.#sampleRate,
-        endS: this.#lastVoicedEnd / this.#sampleRate,
-      });
-    }
+    if (this.#state === "speech") events.push(this.#end());
     this.#reset();
   }
 }
 
+/** The pitch of a phrasebook's first phrase, in Hz; each next one is {@link PHRASE_PITCH_STEP} higher. */
+export const PHRASE_PITCH_BASE = 110;
+/** Ratio between the pitches of two consecutive phrases of a phrasebook. */
+export const PHRASE_PITCH_STEP = 1.35;
+/** Most phrases a phrasebook holds (the last one is said at about 366 Hz). */
+export const MAX_PHRASES = 5;
+
 /**
- * Recognizes phrases of a phrasebook by the length of an utterance: the synthetic voice's length
- * is a function of its text, so a caller that speaks a phrasebook phrase in that voice is
- * "heard" saying exactly that phrase, whichever call it is on. Each phrase's expected length is
- * what this detector itself measures on the phrase's synthetic voice, so the match does not
- * depend on the envelope's silent edges; what the codec and resampling add on the way stays well
- * inside the tolerance.
+ * The pitch each phrase of a phrasebook is said at, in order: {@link PHRASE_PITCH_BASE} times
+ * {@link PHRASE_PITCH_STEP} to the phrase's index. Pitch names a phrase where length cannot:
+ * the receiver's jitter buffer keeps pitch when it stretches or squeezes audio to catch up with
+ * late packets, which on a loaded machine changes an utterance's length by tens of percent.
+ */
+export function phrasePitches(phrases: readonly string[]): Map<string, number> {
+  if (phrases.length > MAX_PHRASES) {
+    throw new Error(`phrasebook: at most ${MAX_PHRASES} phrases (there are ${phrases.length})`);
+  }
+  if (new Set(phrases).size !== phrases.length) throw new Error("phrasebook: a phrase is repeated");
+  return new Map(phrases.map((p, i) => [p, PHRASE_PITCH_BASE * PHRASE_PITCH_STEP ** i]));
+}
+
+/** `text` in the synthetic voice at `pitchHz`: how a caller says a phrase of a phrasebook. */
+export function phraseVoice(text: string, sampleRate: number, pitchHz: number): Int16Array {
+  return synthesizeVoice(text, sampleRate, pitchHz);
+}
+
+/**
+ * Recognizes the phrases of a phrasebook said with {@link phraseVoice} at their
+ * {@link phrasePitches}: by the utterance's pitch, with its length as a sanity check (a fragment of a phrase, cut by a
+ * pause, is not the phrase). So a caller that says a phrasebook phrase is "heard" saying exactly
+ * that, whichever call it is on.
  */
 export class Phrasebook {
-  /** How far a measured length may be from a phrase's own, in seconds. */
-  static readonly TOLERANCE_S = 0.12;
-  readonly #phrases: { text: string; lengthS: number }[];
+  /** How far a measured pitch may be from a phrase's own, as a fraction of it. */
+  static readonly PITCH_TOLERANCE = 0.1;
+  /** Shortest and longest an utterance may be, as a fraction of the phrase's own length. */
+  static readonly LENGTH_RANGE = [0.5, 2] as const;
+  readonly #phrases: { text: string; pitchHz: number; lengthS: number }[];
 
-  /**
-   * Measures every phrase at `sampleRate`. Throws when two phrases are too close in length to
-   * tell apart (make one longer or shorter by a few characters).
-   */
+  /** Measures every phrase at `sampleRate` (see {@link phrasePitches} for their pitches). */
   constructor(phrases: readonly string[], sampleRate = 16_000, opts: SpeechDetectorOptions = {}) {
-    this.#phrases = phrases.map((text) => ({ text, lengthS: measure(text, sampleRate, opts) }));
-    const sorted = [...this.#phrases].sort((a, b) => a.lengthS - b.lengthS);
-    for (let i = 1; i < sorted.length; i++) {
-      if (sorted[i].lengthS - sorted[i - 1].lengthS <= 2 * Phrasebook.TOLERANCE_S) {
-        throw new Error(
-          `phrasebook: "${sorted[i - 1].text}" and "${sorted[i].text}" are too close in length ` +
-            "to be told apart; change one by a few characters",
-        );
-      }
-    }
+    const pitches = phrasePitches(phrases);
+    this.#phrases = phrases.map((text) => {
+      const heard = measure(
+        phraseVoice(text, sampleRate, pitches.get(text)!),
+        sampleRate,
+        opts,
+        text,
+      );
+      // What the detector measures (the contour and the syllables' jitter move the median a
+      // little off the nominal pitch), so the match compares like with like.
+      return { text, pitchHz: heard.pitchHz, lengthS: heard.lengthS };
+    });
   }
 
-  /** The phrase whose length is within tolerance of `lengthS`, if any. */
-  match(lengthS: number): string | undefined {
+  /** The phrase said at `pitchHz` whose length fits `lengthS`, if any. */
+  match(lengthS: number, pitchHz: number): string | undefined {
+    const [short, long] = Phrasebook.LENGTH_RANGE;
     let best: { text: string; off: number } | undefined;
     for (const p of this.#phrases) {
-      const off = Math.abs(p.lengthS - lengthS);
-      if (off <= Phrasebook.TOLERANCE_S && (!best || off < best.off)) best = { text: p.text, off };
+      const off = Math.abs(p.pitchHz - pitchHz) / p.pitchHz;
+      if (off > Phrasebook.PITCH_TOLERANCE) continue;
+      if (lengthS < p.lengthS * short || lengthS > p.lengthS * long) continue;
+      if (!best || off < best.off) best = { text: p.text, off };
     }
     return best?.text;
   }
 }
 
-function measure(text: string, sampleRate: number, opts: SpeechDetectorOptions): number {
+function measure(
+  pcm: Int16Array,
+  sampleRate: number,
+  opts: SpeechDetectorOptions,
+  text: string,
+): { lengthS: number; pitchHz: number } {
   const detector = new SpeechDetector(sampleRate, opts);
-  const pcm = synthesizeVoice(text, sampleRate);
-  const tail = new Int16Array(sampleRate); // 1 s of silence ends the utterance
+  const tail = new Int16Array(sampleRate * 2); // silence ends the utterance
   for (const e of [...detector.push(pcm), ...detector.push(tail)]) {
-    if (e.type === "end") return e.endS - e.startS;
+    if (e.type === "end") return { lengthS: e.endS - e.startS, pitchHz: e.pitchHz };
   }
   throw new Error(`phrasebook: "${text}" is not long enough to be heard as speech`);
 }

@@ -18,21 +18,27 @@ import {
   type Gateway,
   type GatewayOptions,
   offlineBrain,
+  phrasePitches,
   startGateway,
 } from "../simulation/mod.ts";
-import { type Caller, CallerProcess } from "./caller/mod.ts";
+import { type Caller, type CallerOptions, CallerProcess } from "./caller/mod.ts";
 import { findServer, LiveKitServer } from "./livekit_server.ts";
 import { REQUIRE_ENV, sandboxProblem } from "./sandbox.ts";
 import { BLANK_ENV, spawnWorker, type WorkerProcess } from "./worker_process.ts";
 
-/** What the caller says to open: recognized by the simulated STT by its length. */
+/** What the caller says to open (a phrase the simulated STT recognizes, see {@link PHRASES}). */
 export const HELLO = "Hello there!";
 /** What the caller says to end the call (the offline brain then calls `end_session`). */
 export const BYE = "Okay, thanks. Goodbye!";
 /** A question, so a call can go on for a turn more. */
-export const QUESTION = "What can you do for me today?";
+export const QUESTION = "Could you tell me a little more about what you can do for me?";
 /** The phrasebook the simulated STT recognizes (see `Phrasebook`). */
 export const PHRASES = [HELLO, BYE, QUESTION] as const;
+
+const PHRASE_PITCH = phrasePitches(PHRASES);
+
+/** How a caller says the phrases: each at its pitch in {@link PHRASES}. */
+export const CALLER_VOICE: CallerOptions = { pitchOf: (text) => PHRASE_PITCH.get(text) };
 
 /** The offline brain's answer to {@link HELLO}, as it is synthesized (its first sentence). */
 export const HELLO_REPLY_FIRST_SENTENCE = "Hello! Nice to hear you.";
@@ -106,12 +112,17 @@ export class RealRoom {
       gateway = await startGateway({
         llm: offlineBrain(),
         sttPhrasebook: PHRASES,
+        // Anything else the STT hears (a fragment of a phrase cut by a starved process, on a
+        // loaded machine) is transcribed as nothing, so it cannot become a turn of its own...
+        sttDefaultTranscripts: [],
+        // ...and a pause inside a phrase must be long before it splits the phrase in two.
+        speech: { endSilenceMs: 600 },
         latency: MODEL_LATENCY,
         ...options.gateway,
         apiKey: server.apiKey,
         apiSecret: server.apiSecret,
       });
-      const phones = await CallerProcess.start();
+      const phones = await CallerProcess.start(CALLER_VOICE);
       return new RealRoom(server, gateway, phones);
     } catch (error) {
       await gateway?.close();

@@ -11,9 +11,36 @@ import { GOODBYE } from "../agent.ts";
 import { HELLO, HELLO_REPLY_FIRST_SENTENCE, type RealRoom } from "./real_room.ts";
 import { until } from "./wait.ts";
 
+/**
+ * Says `text` and waits until the simulated STT transcribed it, failing with what it heard
+ * instead (and the utterance's measured length) when the phrasebook did not recognize it: a
+ * test about the goodbye should not fail later, and vaguely, because "bye" was heard as hello.
+ */
+export async function sayHeard(room: RealRoom, caller: Caller, text: string) {
+  const since = room.gateway.log.length;
+  const said = await caller.say(text);
+  const finals = () =>
+    room.gateway.log.slice(since).flatMap((e) =>
+      e.kind === "stt_final" ? [`"${e.text}" (${e.durationS.toFixed(2)} s)`] : []
+    );
+  let final;
+  try {
+    final = await room.gateway.waitFor(
+      (e) => e.kind === "stt_final" && e.text !== "" && room.gateway.log.indexOf(e) >= since,
+      20_000,
+    );
+  } catch {
+    throw new Error(`the simulated STT recognized nothing for "${text}"; it heard ${finals()}`);
+  }
+  if (final.kind === "stt_final" && final.text !== text) {
+    throw new Error(`the simulated STT heard ${finals().join(", ")} for "${text}"`);
+  }
+  return said;
+}
+
 /** Says hello and waits until the reply was heard in full. */
-export async function helloExchange(caller: Caller): Promise<HeardMatch> {
-  const said = await caller.say(HELLO);
+export async function helloExchange(room: RealRoom, caller: Caller): Promise<HeardMatch> {
+  const said = await sayHeard(room, caller, HELLO);
   await caller.heardAfter(said.endAt, 20_000, "the reply to hello");
   return await heardInFull(caller, HELLO_REPLY_FIRST_SENTENCE, said.endAt);
 }

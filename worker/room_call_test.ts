@@ -3,8 +3,9 @@
  * caller on rtc-node, the real Inference plugins against the loopback simulation. Everything
  * runs inside the test sandbox (`deno task test`); see `testbed/real_room.ts`.
  *
- * The caller speaks phrases of the simulation's phrasebook in its synthetic voice; the simulated
- * STT recognizes each by its length (scripted per utterance), and the offline brain answers
+ * The caller speaks phrases of the simulation's phrasebook in its synthetic voice, each at its own
+ * pitch; the simulated STT recognizes each by that pitch (scripted per utterance), and the offline
+ * brain answers
  * hello with a greeting and bye with `end_session`.
  */
 import { assert, assertEquals, assertFalse } from "@std/assert";
@@ -14,7 +15,7 @@ import { OFFLINE_GOODBYE_TEXT } from "../simulation/mod.ts";
 import { fromFileUrl } from "../testbed/paths.ts";
 import { SHORT_CLOSE_MS } from "./testdata/short_close_agent.ts";
 import { epochMs } from "../testbed/caller/mod.ts";
-import { goodbyeHeard, helloExchange } from "../testbed/room_checks.ts";
+import { goodbyeHeard, helloExchange, sayHeard } from "../testbed/room_checks.ts";
 import { BYE, HELLO, RealRoom, realRoomTest, sessionEnded } from "../testbed/real_room.ts";
 import { until } from "../testbed/wait.ts";
 import { isAlive } from "../core/process_tree.ts";
@@ -34,7 +35,7 @@ realRoomTest(
     const caller = await room.call();
     const agent = await caller.waitForAgent(1);
     assert(agent.identity.startsWith("agent-"), `agent identity ${agent.identity}`);
-    const reply = await helloExchange(caller);
+    const reply = await helloExchange(room, caller);
     console.log(
       `agent joined ${Math.round(agent.joinedAt - joinedAt)} ms after the caller; ` +
         `reply heard (correlation ${reply.correlation.toFixed(3)}, coverage ${
@@ -52,9 +53,9 @@ realRoomTest(
     await using room = await RealRoom.start();
     const worker = await room.startWorker();
     const caller = await room.call();
-    await helloExchange(caller);
+    await helloExchange(room, caller);
 
-    const bye = await caller.say(BYE);
+    const bye = await sayHeard(room, caller, BYE);
     const tool = await room.gateway.waitFor(
       (e) => e.kind === "llm_tool_call" && e.name === "end_session",
       20_000,
@@ -77,8 +78,8 @@ realRoomTest(
 
     // The worker keeps serving: a second call in a new room works.
     const second = await room.call();
-    await helloExchange(second);
-    const bye2 = await second.say(BYE);
+    await helloExchange(room, second);
+    const bye2 = await sayHeard(room, second, BYE);
     await goodbyeHeard(room, second, bye2.endAt);
     assertEquals((await second.disconnected(30_000)).reason, "ROOM_DELETED");
   },
@@ -91,7 +92,7 @@ realRoomTest(
     const worker = await room.startWorker(["start"], { END_CALL_ACTION: "leave" });
     const caller = await room.call();
     const agent = await caller.waitForAgent(1);
-    const bye = await caller.say(BYE);
+    const bye = await sayHeard(room, caller, BYE);
     await goodbyeHeard(room, caller, bye.endAt);
     await caller.waitFor("participant_left", 30_000, (e) => e.identity === agent.identity);
     const ended = await sessionEnded(worker, caller.room, 10_000);
@@ -114,7 +115,7 @@ realRoomTest(
     await using room = await RealRoom.start();
     const worker = await room.startWorker();
     const caller = await room.call();
-    await helloExchange(caller);
+    await helloExchange(room, caller);
     await caller.hangup();
     const ended = await sessionEnded(worker, caller.room, 30_000);
     assertEquals(ended.end_reason, "participant_disconnected");
@@ -134,7 +135,7 @@ realRoomTest(
     await using room = await RealRoom.start();
     const worker = await room.startWorker();
     const caller = await room.call();
-    const bye = await caller.say(BYE);
+    const bye = await sayHeard(room, caller, BYE);
     // Hang up as soon as the goodbye is being synthesized (its audio is on its way).
     await room.gateway.waitFor((e) => e.kind === "tts_transcript" && e.text === GOODBYE, 20_000);
     await caller.hangup();
@@ -156,7 +157,7 @@ realRoomTest(
       defaults: ["--port", "0", "--num-idle-processes", "1", "--max-jobs", "8"],
     });
     const caller = await room.call();
-    await caller.say(BYE);
+    await sayHeard(room, caller, BYE);
     // The goodbye's synthesis never answers (its own bound is 10 s): the close is stuck on it.
     await room.gateway.waitFor(
       (e) => e.kind === "tts_audio" && e.texts.includes(OFFLINE_GOODBYE_TEXT),

@@ -9,7 +9,7 @@ import { isAlive } from "../core/process_tree.ts";
 import { type Caller, epochMs } from "../testbed/caller/mod.ts";
 import { BYE, jsonLines, RealRoom, realRoomTest, sessionEnded } from "../testbed/real_room.ts";
 import { until } from "../testbed/wait.ts";
-import { goodbyeHeard, helloExchange } from "../testbed/room_checks.ts";
+import { goodbyeHeard, helloExchange, sayHeard } from "../testbed/room_checks.ts";
 
 /**
  * Waits until livekit-server gave up dispatching a job for `caller`'s room (it logs the failed
@@ -33,7 +33,7 @@ realRoomTest(
     await using room = await RealRoom.start();
     const worker = await room.startWorker(["start", "--drain-timeout", "120"]);
     const caller = await room.call();
-    await helloExchange(caller);
+    await helloExchange(room, caller);
 
     const tree = worker.descendants();
     worker.signal("SIGTERM");
@@ -44,7 +44,7 @@ realRoomTest(
     await refusedDispatch(room, other, since);
 
     // The call in progress goes on, to its own end.
-    const bye = await caller.say(BYE);
+    const bye = await sayHeard(room, caller, BYE);
     await goodbyeHeard(room, caller, bye.endAt);
     assertEquals((await caller.disconnected(30_000)).reason, "ROOM_DELETED");
     assertEquals((await sessionEnded(worker, caller.room, 10_000)).end_reason, "end_session");
@@ -66,7 +66,7 @@ realRoomTest(
     await using room = await RealRoom.start();
     const worker = await room.startWorker(["start", "--drain-timeout", "1"]);
     const caller = await room.call();
-    await helloExchange(caller);
+    await helloExchange(room, caller);
     const tree = worker.descendants();
     const signalledAt = epochMs();
     worker.signal("SIGTERM");
@@ -92,7 +92,7 @@ realRoomTest(
 
     await room.server.dispatch.createDispatch(caller.room, agentName);
     await caller.waitForAgent(30_000);
-    await helloExchange(caller);
+    await helloExchange(room, caller);
     await caller.hangup();
   },
 );
@@ -108,8 +108,8 @@ realRoomTest(
       waitForRegistration: false,
     });
     await caller.waitForAgent(60_000);
-    await helloExchange(caller);
-    const bye = await caller.say(BYE);
+    await helloExchange(room, caller);
+    const bye = await sayHeard(room, caller, BYE);
     await goodbyeHeard(room, caller, bye.endAt);
     assertEquals((await caller.disconnected(30_000)).reason, "ROOM_DELETED");
     // connect logs readable lines, not JSON.
@@ -123,7 +123,7 @@ realRoomTest(
     await using room = await RealRoom.start();
     const worker = await room.startWorker();
     const caller = await room.call();
-    await helloExchange(caller);
+    await helloExchange(room, caller);
     const before = worker.lines.length;
     const killedAt = performance.now();
     await room.server.kill();
@@ -145,7 +145,7 @@ realRoomTest(
     await room.server.restart();
     await worker.waitForLine(/registered worker/, 60_000, before);
     const next = await room.call();
-    await helloExchange(next);
+    await helloExchange(room, next);
     await next.hangup();
   },
 );

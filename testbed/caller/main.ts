@@ -38,7 +38,7 @@ async function handle(cmd: CallerCommand): Promise<boolean> {
       return true;
     }
     case "say":
-      await caller(cmd.id).say(cmd.text);
+      await caller(cmd.id).say(cmd.text, cmd.pitchHz);
       return true;
     case "hangup":
       await caller(cmd.id).hangup();

@@ -9,10 +9,10 @@
  * await caller.say("Hello there!");
  * ```
  *
- * What a caller says is rendered with the simulation's synthetic voice, whose length is a
- * function of the text; the simulated STT recognizes a phrase of its phrasebook by that length
- * (`GatewayOptions.sttPhrasebook`), so each utterance maps to a scripted transcript even with
- * many calls at once.
+ * What a caller says is rendered with the simulation's synthetic voice, each phrase of the
+ * simulated STT's phrasebook at its own pitch (`phrasePitches`); the STT recognizes the phrase by
+ * that pitch (`GatewayOptions.sttPhrasebook`), so each utterance maps to a scripted transcript
+ * even with many calls at once, and whatever the jitter buffers do to its length.
  *
  * @module
  */
@@ -45,6 +45,12 @@ interface Waiter {
   resolve: (e: CallerEvent) => void;
 }
 
+/** Options of {@link CallerProcess.start}. */
+export interface CallerOptions {
+  /** The pitch `text` is said at, if it is a phrase of the simulated STT's phrasebook. */
+  pitchOf?: (text: string) => number | undefined;
+}
+
 /** A caller process holding any number of callers. */
 export class CallerProcess {
   /** Every event so far, in order. */
@@ -57,15 +63,22 @@ export class CallerProcess {
   #ids = 0;
   #exited?: Deno.CommandStatus;
 
-  private constructor(child: Deno.ChildProcess) {
+  /** The pitch each phrase is said at (see {@link CallerOptions}). */
+  readonly pitchOf: (text: string) => number | undefined;
+
+  private constructor(child: Deno.ChildProcess, pitchOf: (text: string) => number | undefined) {
     this.#child = child;
+    this.pitchOf = pitchOf;
     this.#stdin = child.stdin.getWriter();
     this.#pumps = Promise.all([this.#readEvents(), this.#readStderr()]).then(() => {});
     child.status.then((s) => (this.#exited = s));
   }
 
-  /** Starts a caller process and waits until it is ready. */
-  static async start(): Promise<CallerProcess> {
+  /**
+   * Starts a caller process and waits until it is ready. `pitchOf` gives the pitch a phrase is
+   * said at (a phrasebook's, so the simulated STT recognizes it); other text gets the default.
+   */
+  static async start(options: CallerOptions = {}): Promise<CallerProcess> {
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--config", CONFIG, MAIN],
       stdin: "piped",
@@ -73,7 +86,7 @@ export class CallerProcess {
       stderr: "piped",
       env: { NO_COLOR: "1" },
     }).spawn();
-    const phones = new CallerProcess(child);
+    const phones = new CallerProcess(child, options.pitchOf ?? (() => undefined));
     try {
       await phones.waitFor((e) => e.ev === "ready", 30_000, "the caller process to start");
     } catch (error) {
@@ -252,7 +265,7 @@ export class Caller {
   /** Says `text` (real time) and resolves when it was said, with its start and end. */
   async say(text: string, timeoutMs = 30_000): Promise<EventOf<"said">> {
     const since = this.phones.events.length;
-    await this.phones.send({ op: "say", id: this.id, text });
+    await this.phones.send({ op: "say", id: this.id, text, pitchHz: this.phones.pitchOf(text) });
     return await this.phones.waitFor(
       (e) =>
         e.ev === "said" && e.id === this.id && e.text === text &&

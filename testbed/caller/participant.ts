@@ -26,14 +26,16 @@ import {
 import { synthesizeVoice } from "../../simulation/mod.ts";
 import { CALLER_SAMPLE_RATE, type CallerEvent, epochMs } from "./protocol.ts";
 
-const FRAME_SAMPLES = CALLER_SAMPLE_RATE / 100; // 10 ms
+const FRAME_SAMPLES = CALLER_SAMPLE_RATE / 50; // 20 ms, as a WebRTC microphone sends
 /** RMS (int16 scale) above which a received 10 ms frame counts as agent speech. */
 export const HEARD_THRESHOLD = 300;
 /** Silence that ends a heard stretch; the synthetic voice pauses up to ~120 ms between words. */
 export const HEARD_GAP_MS = 250;
-// A short native queue keeps what the caller says close to when it is "said" (the default
-// queue is 1 s deep, which would delay every utterance by that much).
-const MIC_QUEUE_MS = 50;
+// The native queue absorbs this process's scheduling hiccups: on a loaded machine a starved
+// caller would otherwise leave gaps inside what it says (the audio device pulls 10 ms every
+// 10 ms whether the queue holds any), stretching an utterance the STT then measures. When each
+// utterance ends is taken from the queue's own bookkeeping, so the depth costs no accuracy.
+const MIC_QUEUE_MS = 200;
 
 /** A caller: construct, `join`, then `say` / `hangup`. */
 export class Participant {
@@ -107,10 +109,10 @@ export class Participant {
     this.#micLoop = this.#runMic(source);
   }
 
-  /** Speaks `text` in the synthetic voice; resolves once its last frame went to WebRTC. */
-  say(text: string): Promise<void> {
+  /** Speaks `text` in the synthetic voice (at `pitchHz`); resolves once its last frame is queued. */
+  say(text: string, pitchHz?: number): Promise<void> {
     if (this.#speaking) throw new Error(`caller ${this.id} is already speaking`);
-    const pcm = synthesizeVoice(text, CALLER_SAMPLE_RATE);
+    const pcm = synthesizeVoice(text, CALLER_SAMPLE_RATE, pitchHz);
     for (let i = 0; i < pcm.length; i += FRAME_SAMPLES) {
       const frame = new Int16Array(FRAME_SAMPLES);
       frame.set(pcm.subarray(i, Math.min(i + FRAME_SAMPLES, pcm.length)));
@@ -149,7 +151,7 @@ export class Participant {
     while (!this.#closed) {
       const speech = this.#pending.shift();
       if (speech && this.#speaking && this.#speaking.startAt === undefined) {
-        this.#speaking.startAt = epochMs();
+        this.#speaking.startAt = epochMs() + source.queuedDuration;
       }
       try {
         // Resolves when the native queue took the frame: this loop runs in real time.
@@ -163,13 +165,13 @@ export class Participant {
       if (speech && this.#pending.length === 0 && this.#speaking) {
         const { text, startAt, resolve } = this.#speaking;
         this.#speaking = undefined;
-        // The frame is queued, not yet sent: its end reaches the wire one queue later.
+        // The frame is queued, not yet sent: it reaches the wire once the queue ahead of it has.
         this.#emit({
           ev: "said",
           id: this.id,
           text,
           startAt: startAt!,
-          endAt: epochMs() + MIC_QUEUE_MS,
+          endAt: epochMs() + source.queuedDuration,
         });
         resolve();
       }

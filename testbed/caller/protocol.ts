@@ -23,8 +23,10 @@ export type CallerCommand =
   | {
     op: "say";
     id: string;
-    /** Rendered with the simulation's synthetic voice; the STT recognizes it by its length. */
+    /** Rendered with the simulation's synthetic voice. */
     text: string;
+    /** The voice's pitch: a phrasebook phrase's own, so the simulated STT recognizes it. */
+    pitchHz?: number;
   }
   | { op: "hangup"; id: string }
   | {
