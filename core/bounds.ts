@@ -23,6 +23,8 @@
  * | User-turn commit on close | {@link LIBRARY_CLOSE_COMMIT_MS} (fixed in agents-js) | agents-js |
  * | Whole ending, request to `Close` | {@link SESSION_CLOSE_TIMEOUT_MS}, then the forced ending | `core/job.ts` |
  * | Forced ending (worker): the agent leaves the room and, when it ended the call, has the room deleted, both at once | {@link ROOM_DISCONNECT_TIMEOUT_MS}, {@link DELETE_ROOM_TIMEOUT_MS} | `core/job.ts` |
+ * | Forced ending (worker): the job process, still held by the stuck close, exits | {@link FORCED_JOB_EXIT_MS} after the room work | `core/job.ts` |
+ * | The room connection lost mid-call (server gone) | {@link ROOM_RECONNECT_TIMEOUT_MS}, then the call ends without a goodbye | `core/room_link.ts` |
  * | Console process after its teardown | {@link LOG_FLUSH_GRACE_MS} (or {@link CONSOLE_EXIT_GRACE_MS} with a local inference process), then `Deno.exit` (0, or 3 after a model failure) | `core/job.ts` |
  * | A second SIGINT/SIGTERM while ending | exit 130/143 once the log flushed, after {@link LOG_FLUSH_GRACE_MS} | `core/job.ts` |
  *
@@ -130,6 +132,14 @@ export const GATEWAY_PROBE_TIMEOUT_MS = 1_000;
  * would only disconnect after waiting up to 60 s more for the same stuck close.
  */
 export const ROOM_DISCONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * After a forced ending in a worker (the call is over: room left, and deleted when the agent
+ * ended the call), how long the job process gives agents-js's own shutdown to finish before it
+ * exits by itself. agents-js awaits the same stuck close for up to 60 s before it lets the
+ * process go, and the worker counts that process as a busy call slot all along.
+ */
+export const FORCED_JOB_EXIT_MS = 5_000;
 
 /**
  * agents-js 1.9.0 (`REPLY_TASK_CANCEL_TIMEOUT`, speech_handle.ts): after a

@@ -16,6 +16,7 @@ import { killDescendants } from "./process_tree.ts";
 import {
   CONSOLE_EXIT_GRACE_MS,
   DELETE_ROOM_TIMEOUT_MS,
+  FORCED_JOB_EXIT_MS,
   LOG_FLUSH_GRACE_MS,
   ROOM_DISCONNECT_TIMEOUT_MS,
   SESSION_CLOSE_TIMEOUT_MS,
@@ -99,6 +100,10 @@ export interface EndingBounds {
    * exit with this status. Tests replace it; production calls `Deno.exit`.
    */
   exit?: (code: number) => void;
+  /** See `FORCED_JOB_EXIT_MS`. */
+  forcedJobExitMs?: number;
+  /** What a worker's job process does once that grace passed (tests replace it). */
+  exitJobProcess?: () => void;
 }
 
 /**
@@ -174,7 +179,15 @@ export function endJobAfterClose(
       } else {
         const hangUp = agentHungUp(ending) && action === "delete_room";
         ctx.shutdown(endReason);
-        void forceCallEnd(ctx, hangUp);
+        void forceCallEnd(ctx, hangUp).then(() => {
+          // The call is over; agents-js may still hold this process for a minute on the stuck
+          // close. Past a grace, the process ends itself and frees its slot in the worker.
+          const timer = setTimeout(
+            () => (bounds.exitJobProcess ?? exitJobProcess)(),
+            bounds.forcedJobExitMs ?? FORCED_JOB_EXIT_MS,
+          );
+          Deno.unrefTimer(timer);
+        });
       }
     }, sessionCloseMs));
   });
@@ -201,6 +214,19 @@ export function endJobAfterClose(
     resolve(endReason);
   });
   return promise;
+}
+
+/**
+ * Ends a worker's job process after a forced ending, with a log line. Only a forked job process
+ * (agents-js talks to it over IPC) exits: the same code running in a test runner does not.
+ */
+function exitJobProcess(): void {
+  if (typeof (globalThis as { process?: { send?: unknown } }).process?.send !== "function") return;
+  log().warn(
+    { timeout_ms: FORCED_JOB_EXIT_MS },
+    "the job process is still held by the stuck close after the forced ending; exiting it",
+  );
+  setTimeout(() => Deno.exit(0), LOG_FLUSH_GRACE_MS);
 }
 
 /** True when the agent ended the call (end_session) with the user still there. */

@@ -289,9 +289,14 @@ Deno.test("worker, close stuck past its bound: the room is deleted and the agent
   const job = new LibraryShutdownJob();
   try {
     // The LLM's farewell never finishes playing: the close stays stuck (drain 15 s).
+    let processExitAt: number | undefined;
     await using call = await startFaultCall({
       goodbyeTimeoutMs: 3_000,
-      bounds: { sessionCloseMs },
+      bounds: {
+        sessionCloseMs,
+        forcedJobExitMs: 300,
+        exitJobProcess: () => (processExitAt = performance.now()),
+      },
       job,
     });
     job.session = call.session;
@@ -316,6 +321,9 @@ Deno.test("worker, close stuck past its bound: the room is deleted and the agent
     assertEquals(end.forced, "close_timeout");
     // The goodbye was asked for but waits behind the farewell that never finishes.
     assertEquals(end.goodbye, "queued");
+    // agents-js still holds the job on the stuck close: the job process ends itself.
+    await until(() => processExitAt, 5_000, "the job process to end itself");
+    assertEquals(job.milestones.closeReturned, undefined, "the close came back: nothing held");
   } finally {
     await job.finished(); // released by the call's disposal
   }
