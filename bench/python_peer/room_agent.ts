@@ -85,6 +85,19 @@ export function parseAgentLine(t: number, line: string): AgentLine | undefined {
   }
 }
 
+/**
+ * The first crash in a worker's output (its JSON log lines aside): the error's first line and,
+ * when there is one, the first stack frame inside a package (where it broke).
+ */
+export function crashIn(lines: string[]): string | undefined {
+  const text = lines.filter((l) => !l.startsWith("{"));
+  const at = text.findIndex((l) => /^(\w*Error\b|Error \[|Uncaught|thread '.*' panicked)/.test(l));
+  if (at < 0) return undefined;
+  const frame = text.slice(at + 1, at + 30).find((l) => /node_modules\//.test(l))?.trim()
+    .replace(/^at .*?\(?\/\S*node_modules\//, "at ").replace(/\)$/, "");
+  return `${text[at].trim().slice(0, 120)}${frame ? ` ${frame}` : ""}`;
+}
+
 /** True when the last capacity line of a worker says it is available (or there is none). */
 export function availableFrom(messages: string[]): boolean {
   const last = messages.filter((m) => /full capacity|below capacity/.test(m)).pop();
@@ -253,6 +266,11 @@ export class RoomAgent {
 
   async #removeScratch(): Promise<void> {
     if (this.scratch) await Deno.remove(this.scratch, { recursive: true }).catch(() => {});
+  }
+
+  /** A crash a process of the tree printed at or after `since` (`performance.now()`). */
+  crash(since: number): string | undefined {
+    return crashIn(this.proc.child.lines.filter((l) => l.t >= since).map((l) => l.line));
   }
 
   /** The last output lines, for failure messages. */

@@ -97,6 +97,10 @@ export interface ScenarioBase {
   synthesized: string[];
   /** Everything the simulated STT transcribed during the call, in order. */
   transcribed: string[];
+  /** The job's warnings and errors, and its lines about the ending, trimmed (for the why). */
+  jobLog: string[];
+  /** A crash a process of the worker printed during the scenario (the error and where). */
+  crash?: string;
   /**
    * Times the caller said bye until the LLM called `end_session` (a phrase the STT misheard,
    * which a loaded machine causes now and then, is said again; at most {@link BYE_ATTEMPTS}).
@@ -424,6 +428,29 @@ async function sayBye(
   }
 }
 
+/**
+ * Lines of the job in `room` worth reading, each message once (with how often it came): those
+ * about the ending first, then the other warnings and errors.
+ */
+export function jobStory(agent: RoomAgent, room: string): string[] {
+  const telling =
+    /tool|session (ended|closed)|clos|drain|delet|disconnect|shut|exit|goodbye|error/i;
+  const counts = new Map<string, { n: number; telling: boolean }>();
+  for (const l of agent.roomLines(room)) {
+    const level = l.json.level;
+    const loud = typeof level === "number"
+      ? level >= 40
+      : /WARN|ERROR|CRITICAL/.test(String(level));
+    if (!loud && !telling.test(l.msg)) continue;
+    const key = `${level ?? ""} ${l.msg}`.slice(0, 240);
+    const c = counts.get(key) ?? { n: 0, telling: telling.test(l.msg) };
+    c.n++;
+    counts.set(key, c);
+  }
+  return [...counts].sort(([, a], [, b]) => Number(b.telling) - Number(a.telling))
+    .map(([line, c]) => c.n > 1 ? `${line} (${c.n}x)` : line).slice(0, 30);
+}
+
 /** Options of {@link runScenario}. */
 export interface ScenarioOptions {
   bounds?: Partial<ScenarioBounds>;
@@ -452,6 +479,7 @@ export async function runScenario(
     dispatchTries: 0,
     synthesized: [],
     transcribed: [],
+    jobLog: [],
   };
   const record = initial(scenario, base, bounds);
   let agent: RoomAgent | undefined;
@@ -481,6 +509,8 @@ export async function runScenario(
     if (caller && !caller.events().some((e) => e.ev === "disconnected")) {
       await caller.hangup().catch(() => {});
     }
+    if (agent && caller) record.jobLog = jobStory(agent, caller.room);
+    if (agent) record.crash = agent.crash(agent.proc.child.startedAt);
     await agent?.kill();
     record.load[1] = loadNow();
   }

@@ -123,7 +123,11 @@ export function endingVerdict(r: ByeRecord): Verdict {
       ? "; once the caller hung up, the job ended {s} s later"
       : `; once the caller hung up, the job was still running ${s(r.afterHangup.boundMs)} s later`;
   }
-  return { text: `no: ${parts.join(", ")} ${when}${after}`, ms: r.afterHangup?.jobEndedMs };
+  const crash = r.crash ? `; the job process crashed (${r.crash})` : "";
+  return {
+    text: `no: ${when}, ${parts.join(", ")}${crash}${after}`,
+    ms: r.afterHangup?.jobEndedMs,
+  };
 }
 
 /** How long does the caller wait in silence before it is disconnected? (`bye`) */
@@ -257,7 +261,7 @@ export const QUESTIONS: {
   }],
   talk_over: [
     {
-      question: "the caller speaks during the goodbye (a question from the tool call on)",
+      question: "the caller speaks during the goodbye (a question from its synthesis on)",
       verdict: talkOverVerdict,
     },
   ],

@@ -34,6 +34,7 @@ function base<S extends ScenarioRecord["scenario"]>(scenario: S, runtime: "deno"
     dispatchTries: 1,
     synthesized: [],
     transcribed: [],
+    jobLog: [],
   } satisfies Omit<ScenarioBase, "scenario"> & { scenario: S };
 }
 
@@ -112,7 +113,7 @@ Deno.test("bye verdicts: the project's close completes, the recipe's deadlocks i
   assertEquals(endingVerdict(denoBye()).text, "yes: room deleted (ROOM_DELETED), job ended");
   assertEquals(
     endingVerdict(pythonBye()).text,
-    "no: room still there, job still running 20.0 s after the goodbye; once the caller hung up, the job was still running 30.0 s later",
+    "no: 20.0 s after the goodbye, room still there, job still running; once the caller hung up, the job was still running 30.0 s later",
   );
   const s = silenceVerdict(denoBye());
   assertEquals(fill(s.text, s.ms), "600 ms, then ROOM_DELETED");
