@@ -280,7 +280,7 @@ export class RoomAgent {
 }
 
 /** Bound on waiting for the worker to report itself available before a fresh room. */
-export const AVAILABLE_WAIT_MS = 60_000;
+export const AVAILABLE_WAIT_MS = 90_000;
 /** How long a caller waits in a fresh room for the agent before trying another room. */
 export const DISPATCH_WAIT_MS = 10_000;
 /** Fresh rooms tried before a call counts as not dispatched. */
@@ -316,7 +316,10 @@ export async function callAgent(
     const deadline = performance.now() + AVAILABLE_WAIT_MS;
     while (!agent.available() && performance.now() < deadline) await sleep(100);
     if (!agent.available()) {
-      throw new NoDispatch(tries - 1, `the worker reported full capacity for 60 s`);
+      throw new NoDispatch(
+        tries - 1,
+        `the worker reported full capacity for ${AVAILABLE_WAIT_MS / 1000} s`,
+      );
     }
     const caller = await room.phones.join(room.server, room.freshRoom(prefix), {
       timeoutMs: 30_000,

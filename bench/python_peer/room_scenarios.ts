@@ -25,7 +25,7 @@
  */
 import { GOODBYE } from "../../agent.ts";
 import { readWavFile } from "../../console/wav.ts";
-import { type Caller, epochMs } from "../../testbed/caller/mod.ts";
+import { type Caller, CALLER_SAMPLE_RATE, epochMs } from "../../testbed/caller/mod.ts";
 import { findHeard, type HeardMatch, inFull } from "../../testbed/caller/heard.ts";
 import { BYE, HELLO, QUESTION, type RealRoom } from "../../testbed/real_room.ts";
 import type { GatewayEvent } from "../../simulation/mod.ts";
@@ -285,15 +285,35 @@ export async function heardMatch(
       ).catch(() => undefined);
       // A moment of recording after the stretch, so a match can show it was not cut.
       await sleep(300);
+      const asked = epochMs();
       const saved = await caller.save(path);
       const wav = await readWavFile(path);
-      match = findHeard({ startAt: saved.startAt, samples: wav.samples }, text, notBefore);
+      const gone = caller.events().find((e) => e.ev === "disconnected");
+      const endAt = gone?.ev === "disconnected" ? gone.at : asked;
+      const startAt = saved.startAt + recordingDrift(endAt, saved);
+      match = findHeard({ startAt, samples: wav.samples }, text, notBefore);
       if ((match && match.recordedAfterMs >= 100) || !stretch) return match;
       after = stretch.endAt;
     }
   } finally {
     await Deno.remove(path).catch(() => {});
   }
+}
+
+/**
+ * How far the recording's timeline lags the clock at its end, ms (0 when under 250 ms). The
+ * caller stamps only the recording's first sample and counts 10 ms per sample block after it; a
+ * caller process starved of CPU on a loaded machine loses received frames, so over a long call
+ * the recording comes out shorter than the time it spans, and an utterance near its end would
+ * be looked for too late. `endAt` is when the recording ended: the caller's disconnect, or else
+ * when it was asked to save (the agent's track delivers frames, silence included, until then).
+ */
+export function recordingDrift(
+  endAt: number,
+  saved: { startAt: number; samples: number },
+): number {
+  const drift = endAt - (saved.startAt + (saved.samples / CALLER_SAMPLE_RATE) * 1000);
+  return drift > 250 ? drift : 0;
 }
 
 /** Waits for "Goodbye!" to be synthesized after `after`, then for the caller to hear it. */
