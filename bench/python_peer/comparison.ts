@@ -145,10 +145,10 @@ export function perfRows(raw: ComparisonRaw): PerfRow[] {
         w.python.map((x) => x.coldStartMs),
         {
           why:
-            "before it registers, the recipe's interpreter imports livekit-agents with its plugins " +
-            "(onnxruntime, numpy, aiohttp, the OpenAI SDK) and starts a forkserver that imports them " +
-            "again; this project loads one cached module graph and registers, and its job processes " +
-            "prewarm meanwhile",
+            "the recipe registers only once its interpreter has imported livekit-agents and its " +
+            "plugins (onnxruntime, numpy, aiohttp, the OpenAI SDK) and its forkserver has started " +
+            "its idle processes (its two figures are the same); this project registers first, from " +
+            "Deno's module cache, and prewarms its idle processes afterwards (the next row)",
         },
       ),
       row(
@@ -168,8 +168,10 @@ export function perfRows(raw: ComparisonRaw): PerfRow[] {
         w.python.flatMap((x) => x.processInitMs),
         {
           why:
-            "both load the same Silero VAD with ONNX Runtime (native code on both sides), so the " +
-            "prewarm costs about the same",
+            "both load the same Silero VAD with ONNX Runtime (native on both sides); this project's " +
+            "figure is the load itself (prewarm.ts's own line), the recipe's the whole process " +
+            "initialization its prewarm runs in (silero.VAD.load() and the round trip to the main " +
+            "process), so it covers a little more",
         },
       ),
       row(
@@ -288,7 +290,9 @@ export function perfRows(raw: ComparisonRaw): PerfRow[] {
         rp.map((r) => r.inCalls ? perCall(r, (m) => m.pssKiB, r.inCalls.pssKiB) : NaN),
         {
           why:
-            "the memory a call really adds: shared pages divided among the processes sharing them",
+            "every call makes the pool prewarm a replacement idle process: for this project a new " +
+            "runtime with its own private memory, for the recipe a fork whose pages stay shared " +
+            "with the forkserver until written (PSS divides shared pages among their sharers)",
         },
       ),
       row(
@@ -313,9 +317,9 @@ export function perfRows(raw: ComparisonRaw): PerfRow[] {
         [],
         perRun(rp, (c) => c.byeToGoodbyeMs === undefined ? [] : [c.byeToGoodbyeMs]),
         {
-          why:
-            "the same path on both sides: end of turn, the LLM's tool call, then the goodbye from " +
-            "on_exit once the turn's speech is done",
+          why: "the same path on both sides: the LLM's tool call (requested early, at the final " +
+            "transcript, by preemptive generation) runs once the turn detector ends the turn, " +
+            "then on_exit's goodbye is synthesized and played",
         },
       ),
       row(

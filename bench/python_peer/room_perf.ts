@@ -26,7 +26,7 @@ import {
   RoomAgent,
   type RoomAgentOptions,
 } from "./room_agent.ts";
-import { heardMatch, sayInCall } from "./room_scenarios.ts";
+import { firstSentence, heardMatch, sayInCall } from "./room_scenarios.ts";
 
 /** One call of a performance run. */
 export interface PerfCall {
@@ -119,11 +119,18 @@ function barrier(n: number): { arrive: () => void; passed: Promise<void> } {
   };
 }
 
+/** Bound on the wait for a reply (a call whose reply takes longer counts as failed). */
+export const REPLY_BOUND_MS = 30_000;
+
 async function reply(caller: Caller, text: string): Promise<number> {
   const said = await sayInCall(caller, text);
-  const first = await caller.waitFor("heard_start", 30_000, (e) => e.at >= said.endAt);
-  await caller.waitFor("heard", 30_000, (e) => e.startAt >= said.endAt, "the reply to end");
-  return first.at - said.endAt;
+  try {
+    const first = await caller.waitFor("heard_start", REPLY_BOUND_MS, (e) => e.at >= said.endAt);
+    await caller.waitFor("heard", REPLY_BOUND_MS, (e) => e.startAt >= said.endAt);
+    return first.at - said.endAt;
+  } catch {
+    throw new Error(`no reply to "${text}" heard within ${REPLY_BOUND_MS / 1000} s`);
+  }
 }
 
 /** Runs one performance run of `runtime` in `room`; ends everything it started by PID. */
@@ -172,7 +179,7 @@ export async function roomPerfRun(
         callers.push(caller);
         call.dispatchTries = d.tries;
       } catch (error) {
-        call.error = error instanceof Error ? error.message.split("\n")[0] : String(error);
+        call.error = firstSentence(error);
         replied.arrive();
         conversations.push(Promise.resolve(call));
         continue;
@@ -183,7 +190,7 @@ export async function roomPerfRun(
     run.inCalls = a.treeMemory();
     run.calls = await Promise.all(conversations);
   } catch (error) {
-    run.error = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    run.error = firstSentence(error);
   } finally {
     clearInterval(sampler);
     for (const c of callers) {
@@ -223,7 +230,7 @@ async function converse(
       // not disconnected within the bound: recorded by the absence of the figure
     }
   } catch (error) {
-    call.error = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    call.error = firstSentence(error);
   } finally {
     if (!arrived) replied.arrive();
   }

@@ -399,9 +399,13 @@ export async function sayInCall(
 /** Says hello and waits for the reply to be heard; returns its latency (end of hello → audio). */
 async function hello(caller: Caller): Promise<number> {
   const said = await sayInCall(caller, HELLO);
-  const first = await caller.waitFor("heard_start", 30_000, (e) => e.at >= said.endAt);
-  await caller.waitFor("heard", 30_000, (e) => e.startAt >= said.endAt, "the reply to end");
-  return first.at - said.endAt;
+  try {
+    const first = await caller.waitFor("heard_start", 30_000, (e) => e.at >= said.endAt);
+    await caller.waitFor("heard", 30_000, (e) => e.startAt >= said.endAt);
+    return first.at - said.endAt;
+  } catch {
+    throw new Error(`no reply to "${HELLO}" heard within 30 s`);
+  }
 }
 
 /** Waits until `check` holds or `ms` passes; returns the ms it took, or undefined. */
@@ -471,6 +475,12 @@ export function jobStory(agent: RoomAgent, room: string): string[] {
     .map(([line, c]) => c.n > 1 ? `${line} (${c.n}x)` : line).slice(0, 30);
 }
 
+/** An error's message up to its first line break or its first "; " (the details after it). */
+export function firstSentence(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split("\n")[0].split("; ")[0];
+}
+
 /** Options of {@link runScenario}. */
 export interface ScenarioOptions {
   bounds?: Partial<ScenarioBounds>;
@@ -516,7 +526,7 @@ export async function runScenario(
     await STEPS[scenario](room, agent, caller, record as never, bounds);
   } catch (error) {
     if (error instanceof NoDispatch) record.dispatchTries = 0;
-    record.error = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    record.error = firstSentence(error);
     if (agent) {
       record.error += ` (worker tail: ${agent.tail(3).replace(/\s+/g, " ").slice(0, 300)})`;
     }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { BYE } from "../../testbed/real_room.ts";
 import { median } from "../stats.ts";
 import type { AgentRuntime } from "./room_agent.ts";
 import type {
@@ -66,7 +67,8 @@ export function cell(verdicts: Verdict[]): string {
 
 function failed(r: ScenarioRecord): Verdict | undefined {
   if (!r.error) return undefined;
-  return { text: `not measured: ${r.error.replace(/ \(worker tail:.*$/, "").slice(0, 120)}` };
+  const error = r.error.replace(/ \(worker tail:.*$/, "").slice(0, 120);
+  return { text: `not measured (load ${r.load[0]}): ${error}` };
 }
 
 function goodbyeWords(g: GoodbyeHeard | undefined): string {
@@ -81,7 +83,11 @@ export function toolVerdict(r: ByeRecord): Verdict {
   const f = failed(r);
   if (f) return f;
   if (r.toolCalledAt === undefined) {
-    return { text: `the LLM never called end_session (bye said ${r.byeTries ?? 0} times)` };
+    return {
+      text: r.transcribed.includes(BYE)
+        ? `the LLM never called end_session (bye said ${r.byeTries ?? 0} time(s))`
+        : `the bye was never transcribed (said ${r.byeTries ?? 0} time(s); load ${r.load[0]})`,
+    };
   }
   if (r.sessionClosedAt !== undefined) {
     return {

@@ -8,6 +8,7 @@ import type {
   SigtermRecord,
   TalkOverRecord,
 } from "./room_scenarios.ts";
+import { BYE } from "../../testbed/real_room.ts";
 import {
   behaviourRows,
   behaviourTable,
@@ -97,9 +98,13 @@ Deno.test("bye verdicts: the project's close completes, the recipe's deadlocks i
   );
   // Without the dump showing drain, it is only "never closed", not a diagnosed deadlock.
   assertMatch(toolVerdict({ ...pythonBye(), stuck: [] }).text, /^the session never closed/);
-  assertMatch(
+  assertEquals(
     toolVerdict({ ...pythonBye(), toolCalledAt: undefined, byeTries: 3 }).text,
-    /never called end_session \(bye said 3 times\)/,
+    "the bye was never transcribed (said 3 time(s); load 1)",
+  );
+  assertEquals(
+    toolVerdict({ ...pythonBye(), toolCalledAt: undefined, byeTries: 1, transcribed: [BYE] }).text,
+    "the LLM never called end_session (bye said 1 time(s))",
   );
   assertEquals(goodbyeVerdict(denoBye()).text, "heard in full");
   assertMatch(
@@ -119,7 +124,10 @@ Deno.test("bye verdicts: the project's close completes, the recipe's deadlocks i
   assertEquals(fill(s.text, s.ms), "600 ms, then ROOM_DELETED");
   assertEquals(silenceVerdict(pythonBye()).text, "never, within the 20.0 s waited");
   const failed = { ...pythonBye(), error: "no agent came in 5 fresh room(s): x (worker tail: y)" };
-  assertEquals(silenceVerdict(failed).text, "not measured: no agent came in 5 fresh room(s): x");
+  assertEquals(
+    silenceVerdict(failed).text,
+    "not measured (load 1): no agent came in 5 fresh room(s): x",
+  );
 });
 
 Deno.test("cell: one verdict with its median figure; disagreeing runs counted", () => {
