@@ -26,7 +26,7 @@ import {
   RoomAgent,
   type RoomAgentOptions,
 } from "./room_agent.ts";
-import { firstSentence, heardMatch, sayInCall } from "./room_scenarios.ts";
+import { BYE_ATTEMPTS, firstSentence, heardMatch, sayInCall } from "./room_scenarios.ts";
 
 /** One call of a performance run. */
 export interface PerfCall {
@@ -36,6 +36,10 @@ export interface PerfCall {
   replyLatencyMs: number[];
   /** The caller got to say bye (the call was not ended early). */
   byeSaid?: boolean;
+  /** Times it said bye until the goodbye came (a misheard bye is said again). */
+  byeTries?: number;
+  /** Lengths of the stretches of agent audio heard after the first bye, ms (for the why). */
+  heardAfterByeMs?: number[];
   /** End of bye → start of "Goodbye!" in the caller's recording, ms. */
   byeToGoodbyeMs?: number;
   goodbyeInFull: boolean;
@@ -215,9 +219,23 @@ async function converse(
     arrived = true;
     await replied.passed;
     call.replyLatencyMs.push(await reply(caller, QUESTION));
-    const bye = await sayInCall(caller, BYE);
+    // A bye the simulated STT mishears (a loaded machine stretches the caller's phrases) gets
+    // another answer than the goodbye: then it is said again, at most BYE_ATTEMPTS times.
+    let bye = await sayInCall(caller, BYE);
+    const firstBye = bye;
     call.byeSaid = true;
-    const match = await heardMatch(caller, GOODBYE, bye.endAt, 30_000);
+    call.byeTries = 1;
+    let match = await heardMatch(caller, GOODBYE, bye.endAt, 20_000);
+    while (
+      !match && call.byeTries < BYE_ATTEMPTS &&
+      caller.heard().some((h) => h.startAt >= bye.endAt)
+    ) {
+      bye = await sayInCall(caller, BYE);
+      call.byeTries++;
+      match = await heardMatch(caller, GOODBYE, bye.endAt, 20_000);
+    }
+    call.heardAfterByeMs = caller.heard().filter((h) => h.startAt >= firstBye.endAt)
+      .map((h) => Math.round(h.endAt - h.startAt));
     call.goodbyeInFull = inFull(match);
     call.goodbyeCoverage = match?.coverage;
     if (match) call.byeToGoodbyeMs = match.startAt - bye.endAt;
