@@ -21,7 +21,7 @@ import { BrokerSession, listenBroker, WIRE_SAMPLE_RATE } from "../../console/bro
 import { startGateway, ttsDurationMs } from "../../simulation/mod.ts";
 import { benchBrain, LATENCY, TimedPlayout } from "../console_run.ts";
 import { killPids, TreeSampler } from "../proc.ts";
-import { type PythonPeerProcess, startPythonConsole, type TaskDump } from "./launcher.ts";
+import { type PeerProcess, startPythonConsole, type TaskDump } from "./launcher.ts";
 import type { PythonPeer } from "./setup.ts";
 
 /** How long `lk` waits after SIGINT before SIGKILL; the run does the same. */
@@ -104,7 +104,7 @@ export async function pythonConsoleRun(
   const listener = listenBroker(0);
   const port = (listener.addr as Deno.NetAddr).port;
   const playout = new TimedPlayout({ sampleRate: WIRE_SAMPLE_RATE });
-  let agent: PythonPeerProcess | undefined;
+  let agent: PeerProcess | undefined;
   let sampler: TreeSampler | undefined;
   let broker: BrokerSession | undefined;
   const deadline = setTimeout(() => void agent?.kill(), timeoutMs);

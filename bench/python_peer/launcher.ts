@@ -46,7 +46,7 @@ export interface PeerRunOptions extends PeerEndpoints {
   cwd?: string;
   /**
    * Puts `diag/` on `PYTHONPATH`, so SIGUSR2 makes any process of the peer write its pending
-   * asyncio tasks to stderr ({@link PythonPeerProcess.taskDump}). Off by default.
+   * asyncio tasks to stderr ({@link PeerProcess.taskDump}). Off by default.
    */
   diagnostics?: boolean;
 }
@@ -120,8 +120,12 @@ export interface StopResult {
   leftovers: number[];
 }
 
-/** A running Python peer. */
-export class PythonPeerProcess {
+/**
+ * An agent's process tree (the Python peer, or this project's worker under Deno or Node in the
+ * side-by-side room runs): output stamped line by line, every PID of the tree remembered, a
+ * signal with a grace period, then everything ended by PID.
+ */
+export class PeerProcess {
   /** Output lines, stamped with this process's `performance.now()`. */
   readonly child: Child;
   /** Every PID ever seen in its tree (sampled), so stragglers can be ended by PID. */
@@ -131,7 +135,8 @@ export class PythonPeerProcess {
   constructor(cmd: string, args: string[], env: Record<string, string>, cwd: string) {
     this.child = new Child(cmd, args, { env, cwd });
     this.seenPids.add(this.child.pid);
-    // Python forks a forkserver, job processes and an inference process; remember them all.
+    // Workers fork job processes and helpers (Python: a forkserver; agents-js: an inference
+    // process); remember them all.
     this.#sampler = setInterval(() => this.#sample(), 100);
     void this.child.exited.then(() => clearInterval(this.#sampler));
   }
@@ -196,14 +201,14 @@ export class PythonPeerProcess {
   }
 
   /**
-   * Sends `signal` to the main process, waits up to `graceMs` for it to exit, then ends every
-   * process of its tree by PID (SIGKILL). Also ends, by PID, any process of the tree that
-   * outlived a clean exit (reported in `leftovers`).
+   * Sends `signal` to the main process (`null`: none, it was sent earlier), waits up to
+   * `graceMs` for it to exit, then ends every process of its tree by PID (SIGKILL). Also ends,
+   * by PID, any process of the tree that outlived a clean exit (reported in `leftovers`).
    */
-  async stop(signal: Deno.Signal = "SIGTERM", graceMs = 10_000): Promise<StopResult> {
+  async stop(signal: Deno.Signal | null = "SIGTERM", graceMs = 10_000): Promise<StopResult> {
     const t0 = performance.now();
     this.#sample();
-    if (!this.child.done) {
+    if (!this.child.done && signal !== null) {
       try {
         Deno.kill(this.child.pid, signal);
       } catch { /* already gone */ }
@@ -271,12 +276,12 @@ function signalNumber(signal: Deno.Signal): number {
 }
 
 /** `python exit_message.py start|dev --log-level ...` against `opts.livekitUrl`. */
-export function startPythonWorker(peer: PythonPeer, opts: PythonWorkerOptions): PythonPeerProcess {
+export function startPythonWorker(peer: PythonPeer, opts: PythonWorkerOptions): PeerProcess {
   const args = [peer.entry, opts.mode, "--log-level", opts.logLevel ?? "DEBUG"];
   if (opts.mode === "start" && opts.drainTimeoutS !== undefined) {
     args.push("--drain-timeout", String(opts.drainTimeoutS));
   }
-  return new PythonPeerProcess(peer.python, args, peerEnv(opts), opts.cwd ?? peer.dir);
+  return new PeerProcess(peer.python, args, peerEnv(opts), opts.cwd ?? peer.dir);
 }
 
 /**
@@ -286,11 +291,11 @@ export function startPythonWorker(peer: PythonPeer, opts: PythonWorkerOptions): 
 export function startPythonConsole(
   peer: PythonPeer,
   opts: PeerRunOptions & { connectAddr: string },
-): PythonPeerProcess {
+): PeerProcess {
   // In its own session (setsid execs in place, so the PID stays the agent's): a second SIGINT
   // or SIGTERM makes livekit-agents' console mode SIGKILL its whole process group, which would
   // otherwise be the bench's own.
-  return new PythonPeerProcess(
+  return new PeerProcess(
     "setsid",
     [
       peer.python,
@@ -314,7 +319,7 @@ export interface Registered {
 
 /** Waits for the worker's `registered worker` line (JSON in `start`, text in `dev`). */
 export async function waitRegistered(
-  p: PythonPeerProcess,
+  p: PeerProcess,
   timeoutMs: number,
 ): Promise<Registered> {
   const hit = await p.waitForLine(/registered worker/, timeoutMs);

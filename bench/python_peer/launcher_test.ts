@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "@std/assert";
-import { DIAG_DIR, parseLogLine, peerEnv, PythonPeerProcess } from "./launcher.ts";
+import { DIAG_DIR, parseLogLine, peerEnv, PeerProcess } from "./launcher.ts";
 
 const python = (() => {
   try {
@@ -20,11 +20,11 @@ function alive(pid: number): boolean {
 }
 
 /** A real process running `script` with plain python3 (not the peer's environment). */
-function py(script: string, env: Record<string, string> = {}): PythonPeerProcess {
-  return new PythonPeerProcess(
+function py(script: string, env: Record<string, string> = {}): PeerProcess {
+  return new PeerProcess(
     "python3",
     ["-u", "-c", script],
-    { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", ...env },
+    { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", PYTHONDONTWRITEBYTECODE: "1", ...env },
     "/",
   );
 }
@@ -166,6 +166,44 @@ asyncio.run(main())
       );
     } finally {
       await p.kill();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "diag/sitecustomize.py: EXIT_MESSAGE_BENCH_MAX_JOBS turns the worker's default load into active jobs / N, and only then",
+  ignore: !python,
+  fn: async () => {
+    // A stand-in for livekit-agents' worker module: the patch must land on the class it defines.
+    const dir = await Deno.makeTempDir({ prefix: "load-patch-" });
+    try {
+      await Deno.mkdir(`${dir}/livekit/agents`, { recursive: true });
+      await Deno.writeTextFile(`${dir}/livekit/__init__.py`, "");
+      await Deno.writeTextFile(`${dir}/livekit/agents/__init__.py`, "");
+      await Deno.writeTextFile(
+        `${dir}/livekit/agents/worker.py`,
+        "class _DefaultLoadCalc:\n    @classmethod\n    def get_load(cls, worker):\n        return 0.9\n",
+      );
+      const script = `
+import livekit.agents.worker as w
+class Worker:
+    active_jobs = [1, 2]
+print("load", w._DefaultLoadCalc.get_load(Worker()))
+`;
+      const load = async (env: Record<string, string>) => {
+        const p = py(script, { PYTHONPATH: `${DIAG_DIR}:${dir}`, ...env });
+        try {
+          const hit = await p.waitForLine(/^load /, 10_000);
+          return Number(hit.line.split(" ")[1]);
+        } finally {
+          await p.kill();
+        }
+      };
+      assertEquals(await load({ EXIT_MESSAGE_BENCH_MAX_JOBS: "8" }), 0.25);
+      assertEquals(await load({}), 0.9);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });
