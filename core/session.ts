@@ -10,6 +10,8 @@ import { inference, type llm, type stt, type tts, type VAD, voice } from "@livek
 import { MAX_UNRECOVERABLE_ERRORS } from "./bounds.ts";
 import { log } from "./log.ts";
 import type { AgentConfig, TurnDetection } from "./config.ts";
+import { sessionTurnDetection } from "./turn_detection.ts";
+import { watchTurnParts } from "./turn_parts.ts";
 
 /** The three models and the VAD a session runs on. */
 export interface SessionModels {
@@ -57,8 +59,8 @@ export function createSession(
     connOptions: { maxUnrecoverableErrors: MAX_UNRECOVERABLE_ERRORS },
     turnHandling: {
       preemptiveGeneration: { enabled: true },
-      // `default` leaves agents-js's choice (its cloud end-of-turn model).
-      ...(turnDetection === "default" ? {} : { turnDetection }),
+      // `default`: agents-js's end-of-turn model, guarded (see turn_detection.ts).
+      turnDetection: sessionTurnDetection(turnDetection),
     },
   });
   // agents-js re-emits every model error (retryable ones too) as the
@@ -70,6 +72,8 @@ export function createSession(
   session.on(voice.AgentSessionEventTypes.Error, (ev) => {
     log().debug({ source: ev.source?.constructor?.name }, "model error reported to the session");
   });
+  // One `turn:` line per spoken turn: where the reply latency went (turn_parts.ts).
+  watchTurnParts(session);
   return session;
 }
 

@@ -8,8 +8,9 @@
  * and by `console --offline`, where it simulates a pleasant, account-free conversation.
  *
  * Routes (all under `/v1`): `GET /models`, `POST /chat/completions`, websocket `/stt`, websocket
- * `/tts`. `/eot` and `/bargein` (cloud turn detector / barge-in) answer 404 at once, which the
- * plugins treat as a non-retryable refusal and fall back to local models. Anything else is 404.
+ * `/tts`, websocket `/eot` (the cloud turn detector, simulated in `eot.ts`). `/bargein` (barge-in,
+ * only for word-aligned STT models) answers 404 at once, which the plugin treats as a
+ * non-retryable refusal. Anything else is 404.
  *
  * @module
  */
@@ -22,6 +23,7 @@ import {
   offlineBrain,
   type ToolDefinition,
 } from "./brain.ts";
+import { type EotEvent, type EotFault, type EotOptions, serveEot } from "./eot.ts";
 import { verifyBearer } from "./jwt.ts";
 import {
   Phrasebook,
@@ -46,6 +48,13 @@ export {
   soundsLikeGoodbye,
   type ToolDefinition,
 } from "./brain.ts";
+export {
+  DEFAULT_EOT_PROBABILITY,
+  DEFAULT_EOT_THRESHOLD,
+  type EotEvent,
+  type EotFault,
+  type EotOptions,
+} from "./eot.ts";
 export { signTestToken } from "./jwt.ts";
 export {
   Phrasebook,
@@ -103,6 +112,8 @@ export interface GatewayFaults {
   tts?: TtsFault;
   /** See {@link SttFault}. */
   stt?: SttFault;
+  /** See {@link EotFault}. */
+  eot?: EotFault;
   /** When true, a fault clears its own field right after it fires once (so a retry succeeds). */
   once?: boolean;
   /** Delay for the STT `"drop"` fault, in ms. Default 500. */
@@ -153,6 +164,8 @@ export interface GatewayOptions {
   speech?: SpeechDetectorOptions;
   /** Size of each TTS `output_audio` chunk in ms. Default 40. */
   ttsChunkMs?: number;
+  /** The simulated end-of-turn model at `/eot` (probability, latency, threshold). */
+  eot?: EotOptions;
 }
 
 /** Default rotation of {@link GatewayOptions.sttDefaultTranscripts}. */
@@ -209,7 +222,8 @@ export type GatewayEvent =
     | { kind: "stt_final"; sessionId: string; text: string; startS: number; durationS: number }
     | { kind: "stt_finalize"; sessionId: string }
     | { kind: "stt_closed"; sessionId: string; audioMs: number }
-    | { kind: "fault"; target: "llm" | "tts" | "stt"; fault: string; detail?: string }
+    | EotEvent
+    | { kind: "fault"; target: "llm" | "tts" | "stt" | "eot"; fault: string; detail?: string }
     | { kind: "auth_rejected"; path: string; reason: string }
     | { kind: "not_found"; method: string; path: string }
     | { kind: "error"; where: string; message: string }
@@ -453,11 +467,11 @@ class GatewayImpl implements Gateway {
     }
   }
 
-  #fault<T extends "llm" | "tts" | "stt">(target: T): GatewayFaults[T] {
+  #fault<T extends "llm" | "tts" | "stt" | "eot">(target: T): GatewayFaults[T] {
     return this.faults[target];
   }
 
-  #fired(target: "llm" | "tts" | "stt", fault: string, detail?: string): void {
+  #fired(target: "llm" | "tts" | "stt" | "eot", fault: string, detail?: string): void {
     if (this.faults.once) delete this.faults[target];
     this.#emit({ kind: "fault", target, fault, detail });
   }
@@ -466,8 +480,11 @@ class GatewayImpl implements Gateway {
     const url = new URL(req.url);
     const path = url.pathname;
     const route = path.startsWith("/v1/") ? path.slice(3) : undefined;
-    if (route === undefined || !["/models", "/chat/completions", "/stt", "/tts"].includes(route)) {
-      // /eot and /bargein land here: 404 makes the plugins fall back to local models at once.
+    if (
+      route === undefined ||
+      !["/models", "/chat/completions", "/stt", "/tts", "/eot"].includes(route)
+    ) {
+      // /bargein lands here: 404 makes the plugin fall back at once.
       this.#emit({ kind: "not_found", method: req.method, path });
       return jsonResponse(404, { error: { message: `no route ${path}`, type: "not_found" } });
     }
@@ -501,6 +518,8 @@ class GatewayImpl implements Gateway {
         return await this.#chat(req);
       case "/stt":
         return this.#stt(req, url);
+      case "/eot":
+        return this.#eot(req);
       default:
         return this.#tts(req, url);
     }
@@ -856,6 +875,29 @@ class GatewayImpl implements Gateway {
           // session.update and anything new: accepted and ignored, like a lenient gateway.
           break;
       }
+    });
+    return up.response;
+  }
+
+  // ---------------------------------------------------------------- turn detector
+
+  #eot(req: Request): Response {
+    const fault = this.#fault("eot");
+    if (fault === "not_found" || fault === "refuse") {
+      this.#fired("eot", fault);
+      return jsonResponse(fault === "refuse" ? 503 : 404, {
+        error: { message: `simulation: injected turn detector ${fault}` },
+      });
+    }
+    const up = this.#upgrade(req);
+    if (up instanceof Response) return up;
+    serveEot(up.socket, {
+      sessionId: `eot_sim_${++this.#ids}`,
+      options: this.#opts.eot ?? {},
+      fault: () => this.#fault("eot"),
+      fired: (f, detail) => this.#fired("eot", f, detail),
+      emit: (e) => this.#emit(e),
+      lifetime: this.#lifetime.signal,
     });
     return up.response;
   }
