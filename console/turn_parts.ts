@@ -9,8 +9,9 @@
  * 0.50) · STT final 0.34 s · LLM first token 0.20 s · TTS first audio 0.10 s`
  *
  * The console protocol does not say which model answered: a model's answer shows as `model`, and
- * a turn no model could answer (the agent's fallback answers probability 1 in 0 ms, see
- * `core/turn_detection.ts`) as `no_model`.
+ * a turn no model answered as `no_model`: no prediction at all (it timed out), or one that took
+ * 0 ms, which no model does (the agent's fallback, see `core/turn_detection.ts`, and agents-js's
+ * own defaults answer at once).
  *
  * @module
  */
@@ -24,7 +25,6 @@ import {
   type TurnParts,
   turnParts,
 } from "../core/turn_parts.ts";
-import { FALLBACK_PROBABILITY } from "../core/turn_detection.ts";
 
 export { describeTurn, type TurnParts };
 
@@ -108,7 +108,6 @@ export class TurnPartsTracker {
   #decidedBy(): DecidedBy {
     if (this.#mode !== "default") return this.#mode;
     const eot = this.#eot;
-    if (!eot) return "no_model";
-    return eot.probability === FALLBACK_PROBABILITY && eot.inferenceMs === 0 ? "no_model" : "model";
+    return !eot || eot.inferenceMs === 0 ? "no_model" : "model";
   }
 }

@@ -119,6 +119,8 @@ export class GuardedEotExecutor implements ipc.InferenceExecutor {
         { reason },
         "the end-of-turn model cannot answer; turns end by VAD/STT endpointing after the minimum delay until it can",
       );
+    } else {
+      log().debug({ reason }, "end-of-turn model unavailable for this turn; endpointing decides");
     }
     this.#record({ by: "fallback", reason });
     return { probability: FALLBACK_PROBABILITY, inferenceDurationMs: 0 };

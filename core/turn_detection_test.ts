@@ -45,7 +45,7 @@ function speechThenSilence(): AudioFrame[] {
   const frames: AudioFrame[] = [];
   for (let f = 0; f < 60; f++) {
     const pcm = new Int16Array(320);
-    if (f < 50) for (let i = 0; i < 320; i++) pcm[i] = 6000 * Math.sin((f * 320 + i) / 17);
+    if (f < 50) { for (let i = 0; i < 320; i++) pcm[i] = 6000 * Math.sin((f * 320 + i) / 17); }
     frames.push(new AudioFrame(pcm, 16000, 1, 320));
   }
   return frames;

@@ -174,7 +174,8 @@ export function watchTurnParts(
     const detection = session.turnDetection;
     if (detection === "vad" || detection === "stt") return detection;
     if (typeof detection !== "object") return "unknown";
-    if (!eot || guardDecision?.by === "fallback") return "no_model";
+    // No prediction (timed out), the guard's fallback, or agents-js's own instant defaults.
+    if (!eot || eot.inferenceMs === 0 || guardDecision?.by === "fallback") return "no_model";
     if (guardDecision?.by === "model") return "local_model";
     return (detection as { model?: string }).model === "turn-detector-v1"
       ? "cloud_model"

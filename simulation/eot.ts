@@ -11,7 +11,7 @@
  * the maximum delay otherwise.
  *
  * The simulated model answers a fixed probability (default 0.95: "the user finished") after a
- * fixed latency, both configurable, so a test or the benchmark knows exactly what the model did
+ * fixed latency (default 20 ms), both configurable, so a test or the benchmark knows exactly what the model did
  * and how long it took.
  *
  * @module
@@ -23,7 +23,7 @@ import { AgentInference } from "@livekit/protocol";
 export interface EotOptions {
   /** Probability answered to each request (default {@link DEFAULT_EOT_PROBABILITY}). */
   probability?: number;
-  /** Time the model takes per prediction, ms (default 0). */
+  /** Time the model takes per prediction, ms (default {@link DEFAULT_EOT_LATENCY_MS}). */
   latencyMs?: number;
   /** The threshold the session is told to apply (default {@link DEFAULT_EOT_THRESHOLD}). */
   threshold?: number;
@@ -31,6 +31,8 @@ export interface EotOptions {
 
 /** Default answer: the user finished the turn. */
 export const DEFAULT_EOT_PROBABILITY = 0.95;
+/** Default time the model takes: a model answer always takes some (0 marks "no model"). */
+export const DEFAULT_EOT_LATENCY_MS = 20;
 /** Default threshold sent in `session_created`, for every language. */
 export const DEFAULT_EOT_THRESHOLD = 0.5;
 
@@ -83,7 +85,7 @@ function duration(ms: number): Duration {
 export function serveEot(socket: WebSocket, ctx: EotContext): void {
   socket.binaryType = "arraybuffer";
   const probability = ctx.options.probability ?? DEFAULT_EOT_PROBABILITY;
-  const latencyMs = ctx.options.latencyMs ?? 0;
+  const latencyMs = ctx.options.latencyMs ?? DEFAULT_EOT_LATENCY_MS;
   const threshold = ctx.options.threshold ?? DEFAULT_EOT_THRESHOLD;
   let sampleRate = 16000;
   let samples = 0;

@@ -49,6 +49,7 @@ export {
   type ToolDefinition,
 } from "./brain.ts";
 export {
+  DEFAULT_EOT_LATENCY_MS,
   DEFAULT_EOT_PROBABILITY,
   DEFAULT_EOT_THRESHOLD,
   type EotEvent,
