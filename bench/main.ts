@@ -5,8 +5,9 @@
  *
  * Flags: `--runs N` (pairs per figure, default 5), `--suite-runs N` (test-suite runs, default 5;
  * 0 skips), `--idle N` (idle processes of the `start` worker, default min(cpus, 4) as in
- * production), `--no-readme`, `--only console|worker|suite|room`, `--levels 1,2,4,...` (the
- * concurrent calls of the room load, run inside the test sandbox: `bench/room_load.ts`).
+ * production), `--no-readme`, `--only console|worker|suite|room|voice`, `--levels 1,2,4,...` (the
+ * concurrent calls of the room load, run inside the test sandbox: `bench/room_load.ts`). The voice
+ * path (`bench/voice.ts`, its flags with `--only voice`) runs last.
  *
  * Nothing here passes or fails on a timing: the benchmark reports.
  *
@@ -23,6 +24,7 @@ import { formatSummary, pairedRatio, summarize, type Summary } from "./stats.ts"
 import { suiteRun } from "./suite.ts";
 import { type WorkerRun, workerRun } from "./worker_run.ts";
 import { P95_FACTOR, roomLoadInSandbox, type RoomLoadResult, roomLoadTable } from "./room_load.ts";
+import { runVoiceBench } from "./voice.ts";
 
 /** One row of the results table. */
 export interface Row {
@@ -446,6 +448,8 @@ export async function runBench(args: string[]): Promise<BenchResult> {
     };
     await report(result, !values["no-readme"]);
     if (room) await reportRoom(room, !values["no-readme"]);
+    // The voice path (bench/voice.ts), with its defaults; `--only voice` takes its own flags.
+    if (!only) await runVoiceBench(values["no-readme"] ? ["--no-readme"] : [], peer);
     return result;
   } finally {
     await Deno.remove(cwd, { recursive: true }).catch(() => {});
@@ -509,6 +513,7 @@ if (import.meta.main) {
   }
   const onlyAt = Deno.args.indexOf("--only");
   if (onlyAt >= 0 && Deno.args[onlyAt + 1] === "room") await runRoomOnly(Deno.args);
+  else if (onlyAt >= 0 && Deno.args[onlyAt + 1] === "voice") await runVoiceBench(Deno.args);
   else await runBench(Deno.args);
   // Every child was killed by PID; nothing of ours holds the loop, but do not wait on stragglers.
   Deno.exit(0);

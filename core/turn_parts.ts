@@ -143,6 +143,7 @@ export function turnFields(p: TurnParts): Record<string, unknown> {
   const r = (v: number | undefined) => v === undefined ? undefined : Math.round(v);
   return {
     decided_by: p.decidedBy,
+    end_of_speech_at: Math.round(p.endOfSpeechAt),
     reply_ms: r(p.replyStartMs),
     turn_decision_ms: r(p.turnDecisionMs),
     vad_end_of_speech_ms: r(p.vadEndOfSpeechMs),

@@ -23,7 +23,12 @@ import {
 import { type Caller, CallerProcess } from "./caller/mod.ts";
 import { findServer, LiveKitServer } from "./livekit_server.ts";
 import { REQUIRE_ENV, sandboxProblem } from "./sandbox.ts";
-import { BLANK_ENV, spawnWorker, type WorkerProcess } from "./worker_process.ts";
+import {
+  BLANK_ENV,
+  type SpawnOptions,
+  spawnWorker,
+  type WorkerProcess,
+} from "./worker_process.ts";
 
 /** What the caller says to open: recognized by the simulated STT by its length. */
 export const HELLO = "Hello there!";
@@ -147,11 +152,20 @@ export class RealRoom {
   async startWorker(
     args: string[] = ["start"],
     env: Record<string, string> = {},
-    options: { waitForRegistration?: boolean; defaults?: string[] } = {},
+    options: {
+      waitForRegistration?: boolean;
+      defaults?: string[];
+      /** Another runtime's command line (the benchmark's Node peer). */
+      spawn?: Pick<SpawnOptions, "cmd" | "prefix" | "cwd">;
+    } = {},
   ): Promise<WorkerProcess> {
     const defaults = options.defaults ??
       (args[0] === "start" ? ["--port", "0", "--num-idle-processes", "1", "--max-jobs", "8"] : []);
-    const worker = spawnWorker({ args: [...args, ...defaults], env: this.agentEnv(env) });
+    const worker = spawnWorker({
+      ...options.spawn,
+      args: [...args, ...defaults],
+      env: this.agentEnv(env),
+    });
     this.#workers.push(worker);
     if (options.waitForRegistration ?? true) {
       await worker.waitForLine(/registered worker/, 30_000);
