@@ -356,10 +356,13 @@ class ConsoleRun {
     // 2. Offline stand-in of LiveKit Inference.
     const agentEnv: Record<string, string> = { ...this.#run.agentEnv };
     if (opts.offline) {
-      const { startGateway, offlineBrain } = await import("../simulation/mod.ts");
+      const { startGateway, offlineBrain, offlineTurnDetection } = await import(
+        "../simulation/mod.ts"
+      );
       const key = "offline-console";
       const secret = crypto.randomUUID();
       this.#gateway = await startGateway({ llm: offlineBrain(), apiKey: key, apiSecret: secret });
+      ui.info(offlineTurnDetection(agentEnv.TURN_DETECTION ?? Deno.env.get("TURN_DETECTION")));
       Object.assign(agentEnv, {
         LIVEKIT_INFERENCE_URL: this.#gateway.url,
         LIVEKIT_API_KEY: key,

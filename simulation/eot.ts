@@ -221,3 +221,18 @@ export function serveEot(socket: WebSocket, ctx: EotContext): void {
     ctx.emit({ kind: "eot_closed", sessionId: ctx.sessionId });
   });
 }
+
+/**
+ * The line `console --offline` shows under its banner: which turn detection the session runs
+ * against the simulation (`mode` is the agent's `TURN_DETECTION`; unset is `default`).
+ */
+export function offlineTurnDetection(mode: string | undefined): string {
+  switch (mode?.trim() || "default") {
+    case "vad":
+      return "turn detection: VAD endpointing (TURN_DETECTION=vad), no end-of-turn model";
+    case "stt":
+      return "turn detection: STT endpointing (TURN_DETECTION=stt), no end-of-turn model";
+    default:
+      return `turn detection: the simulation's end-of-turn model (answers "finished" in ${DEFAULT_EOT_LATENCY_MS} ms; TURN_DETECTION=vad or stt to use endpointing)`;
+  }
+}

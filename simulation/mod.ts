@@ -55,6 +55,7 @@ export {
   type EotEvent,
   type EotFault,
   type EotOptions,
+  offlineTurnDetection,
 } from "./eot.ts";
 export { signTestToken } from "./jwt.ts";
 export {
