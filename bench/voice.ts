@@ -53,7 +53,9 @@ unreachable (first turn: the local model is still loading), in the room the work
 process killed; either way the guard's fallback decides.
 
 Ideal = max(decision floor, STT ${VOICE_LATENCY.sttEndSilenceMs} + LLM ${VOICE_LATENCY.llmFirstTokenMs} + TTS ${VOICE_LATENCY.ttsFirstAudioMs} ms): with preemptive generation agents-js
-starts the reply at the final transcript and plays it once the turn is decided. Decision floors
+starts the reply at the final transcript and plays it once the turn is decided; in \`stt\` mode it
+starts no preemptive reply from a final transcript (only with VAD-based detection), so there the
+ideal is decision floor + LLM + TTS. Decision floors
 from agents-js 1.9.0's defaults: vad max(VAD silence ${ENDPOINTING.vadMinSilenceMs}, min delay ${ENDPOINTING.minDelayMs}, STT); stt STT + ${ENDPOINTING.minDelayMs};
 default max(STT, ${ENDPOINTING.modelMinDelayMs}, or ${ENDPOINTING.modelMaxDelayMs} when the model says not finished). Framework share = first audio
 heard − ideal: what agents-js, the plugins, the runtime and the transport add.`;

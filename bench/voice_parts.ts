@@ -13,7 +13,7 @@
  *
  *   ideal = max(decision floor, STT + LLM first token + TTS first audio)
  *
- * where the decision floor is what the configured endpointing allows (per mode, below), and the
+ * (in `stt` mode, decision floor + LLM + TTS: see {@link idealReplyMs}), where the decision floor is what the configured endpointing allows (per mode, below), and the
  * framework share is `total - ideal`: everything agents-js, the plugins, the runtime and the
  * transport add on top of the configured delays and the models' own latencies.
  *
@@ -79,11 +79,16 @@ export function decisionFloorMs(mode: VoiceMode, modelSaidNo = false): number {
   }
 }
 
-/** The shortest reply the configuration and the models allow: see the module doc. */
+/**
+ * The shortest reply the configuration and the models allow: see the module doc. In `stt` mode
+ * agents-js 1.9.0 starts no preemptive reply from a final transcript (it does so only with
+ * VAD-based turn detection, `audio_recognition.ts`), so there the reply starts at the decision.
+ */
 export function idealReplyMs(mode: VoiceMode, modelSaidNo = false): number {
-  const chain = VOICE_LATENCY.sttEndSilenceMs + VOICE_LATENCY.llmFirstTokenMs +
-    VOICE_LATENCY.ttsFirstAudioMs;
-  return Math.max(decisionFloorMs(mode, modelSaidNo), chain);
+  const models = VOICE_LATENCY.llmFirstTokenMs + VOICE_LATENCY.ttsFirstAudioMs;
+  const floor = decisionFloorMs(mode, modelSaidNo);
+  if (mode === "stt") return floor + models;
+  return Math.max(floor, VOICE_LATENCY.sttEndSilenceMs + models);
 }
 
 /** Where the user was. */

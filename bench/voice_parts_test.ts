@@ -14,7 +14,7 @@ Deno.test("ideal reply: the later of the decision floor and STT + LLM + TTS", ()
   assertEquals(decisionFloorMs("default"), 600);
   assertEquals(decisionFloorMs("default", true), 2500);
   assertEquals(idealReplyMs("vad"), 900);
-  assertEquals(idealReplyMs("stt"), 1100);
+  assertEquals(idealReplyMs("stt"), 1400);
   assertEquals(idealReplyMs("default"), 900);
   assertEquals(idealReplyMs("default", true), 2500);
   assertEquals(idealReplyMs("no_model"), 900);
