@@ -264,9 +264,9 @@ What the hang-up spends after the goodbye was heard (3d, 3e):
 Which processes an idle \`start\` worker holds: the main process (protocol, process pool, health
 server), one inference process, and min(cpus, 4) idle job processes each holding a Silero VAD. The
 inference process is forked whenever \`@livekit/local-inference\` loads (linux-x64) to host the local
-audio end-of-turn model; this agent uses it only as the fallback of the default turn detection. With
-\`TURN_DETECTION=vad\` or \`stt\` it serves nothing, yet agents-js 1.9.0 still forks it (its
-registration is unconditional, no option): it is the process this agent need not have.`;
+audio end-of-turn model: the default turn detection of \`start\` (and the fallback of the cloud model
+in \`dev\`). With \`TURN_DETECTION=vad\` or \`stt\` it serves nothing, yet agents-js 1.9.0 still forks
+it (its registration is unconditional, no option): then it is the process this agent need not have.`;
 
 /** Replaces (or appends) the README block between `<!-- bench:NAME:start/end -->` markers. */
 export function withReadmeBlock(readme: string, block: string, name = ""): string {
