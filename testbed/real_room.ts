@@ -23,12 +23,7 @@ import {
 import { type Caller, CallerProcess } from "./caller/mod.ts";
 import { findServer, LiveKitServer } from "./livekit_server.ts";
 import { REQUIRE_ENV, sandboxProblem } from "./sandbox.ts";
-import {
-  BLANK_ENV,
-  type SpawnOptions,
-  spawnWorker,
-  type WorkerProcess,
-} from "./worker_process.ts";
+import { BLANK_ENV, type SpawnOptions, spawnWorker, type WorkerProcess } from "./worker_process.ts";
 
 /** What the caller says to open: recognized by the simulated STT by its length. */
 export const HELLO = "Hello there!";
