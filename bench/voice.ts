@@ -37,6 +37,8 @@ export interface VoiceResult {
   endpointing: typeof ENDPOINTING;
   loadavg: { start: number[]; end: number[] };
   turns: VoiceTurn[];
+  /** Why the room figures are missing, when they are. */
+  roomError?: string;
 }
 
 /** What the figure means, under its table in README.md. */
@@ -69,7 +71,8 @@ function markdown(r: VoiceResult): string {
     }, at end ${r.loadavg.end.join(" ")}`,
     `Command: \`${r.command}\` · medians in ms after the end of the user's speech (framework share: median (min–max))`,
   ].join("  \n");
-  return `${head}\n\n${voiceTable(r.turns)}\n\n${VOICE_README_NOTES}`;
+  const missing = r.roomError ? `\n\nThe room figures are missing: ${r.roomError}` : "";
+  return `${head}\n\n${voiceTable(r.turns)}${missing}\n\n${VOICE_README_NOTES}`;
 }
 
 /** Runs the voice benchmark with `args` (see the module doc); returns the result. */
@@ -92,13 +95,18 @@ export async function runVoiceBench(args: string[], peer?: NodePeer): Promise<Vo
   const cwd = await Deno.makeTempDir({ prefix: "exit-message-voice-" });
   const rts = { deno: denoRuntime(cwd), node: nodeRuntime(peer) };
   const all: VoiceTurn[] = [];
+  let roomError: string | undefined;
   try {
     if (!where || where === "console") {
       for (const mode of VOICE_MODES) {
         for (let i = 0; i < runs; i++) {
           const order = i % 2 === 0 ? ["deno", "node"] as const : ["node", "deno"] as const;
           for (const name of order) {
-            const got = await voiceConsoleSession(rts[name], mode, turns);
+            const got = await voiceConsoleSession(rts[name], mode, turns).catch((error) => {
+              // One failed session (its reason on stderr) leaves the others' figures standing.
+              console.error(`  voice console ${mode} ${name}: failed: ${error}`);
+              return [] as VoiceTurn[];
+            });
             all.push(...got);
             console.error(
               `  voice console ${mode} ${name} ${i + 1}/${runs}: heard after ${
@@ -110,13 +118,19 @@ export async function runVoiceBench(args: string[], peer?: NodePeer): Promise<Vo
       }
     }
     if (!where || where === "room") {
-      all.push(
-        ...await voiceRoomInSandbox(turns, VOICE_MODES, {
-          cmd: rts.node.cmd,
-          prefix: rts.node.prefix,
-          cwd: rts.node.cwd,
-        }),
-      );
+      try {
+        all.push(
+          ...await voiceRoomInSandbox(turns, VOICE_MODES, {
+            cmd: rts.node.cmd,
+            prefix: rts.node.prefix,
+            cwd: rts.node.cwd,
+          }),
+        );
+      } catch (error) {
+        // The console figures stand on their own; say why the room's are missing.
+        roomError = error instanceof Error ? error.message : String(error);
+        console.error(`voice room: ${roomError}`);
+      }
     }
   } finally {
     await Deno.remove(cwd, { recursive: true }).catch(() => {});
@@ -133,6 +147,7 @@ export async function runVoiceBench(args: string[], peer?: NodePeer): Promise<Vo
     endpointing: ENDPOINTING,
     loadavg: { start, end: loadavg() },
     turns: all,
+    roomError,
   };
   const text = markdown(result);
   console.log(`\n${text}\n`);

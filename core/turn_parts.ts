@@ -55,8 +55,12 @@ export interface EotAnswer {
 
 /** One turn's parts. Every `*Ms` but the two model durations is counted from `endOfSpeechAt`. */
 export interface TurnParts {
-  /** The end of the user's speech as the agent's VAD placed it (epoch ms). */
-  endOfSpeechAt: number;
+  /**
+   * The end of the user's speech as agents-js placed it (epoch ms; the VAD's last speech, the
+   * STT's end of speech in `stt` mode). Undefined when agents-js found the VAD unreliable for the
+   * turn and reported no end of speech: the times from it are then unknown too.
+   */
+  endOfSpeechAt?: number;
   /** VAD reported the end of speech (after its minimum silence). */
   vadEndOfSpeechMs?: number;
   /** The final transcript arrived. */
@@ -78,8 +82,8 @@ export interface TurnParts {
 const ms = (s: number | undefined) => s === undefined ? undefined : s * 1000;
 
 /**
- * The parts of one turn from its user and assistant metrics. Undefined when the user message has
- * no end of speech (typed input, or VAD could not place it).
+ * The parts of one turn from its user and assistant metrics. Undefined for typed input (no end of
+ * speech and no VAD end of speech).
  */
 export function turnParts(input: {
   user: TurnMetrics;
@@ -90,17 +94,19 @@ export function turnParts(input: {
   eot?: EotAnswer;
 }): TurnParts | undefined {
   const end = ms(input.user.stoppedSpeakingAt);
-  if (end === undefined) return undefined;
+  if (end === undefined && input.vadEndAt === undefined) return undefined;
   const started = ms(input.assistant?.startedSpeakingAt);
+  const from = (t: number | undefined) =>
+    t !== undefined && end !== undefined ? Math.max(0, t - end) : undefined;
+  const known = <T>(v: T) => end === undefined ? undefined : v;
   return {
     endOfSpeechAt: end,
-    vadEndOfSpeechMs: input.vadEndAt !== undefined ? Math.max(0, input.vadEndAt - end) : undefined,
-    sttFinalMs: ms(input.user.transcriptionDelay),
-    turnDecisionMs: ms(input.user.endOfTurnDelay),
+    vadEndOfSpeechMs: from(input.vadEndAt),
+    sttFinalMs: known(ms(input.user.transcriptionDelay)),
+    turnDecisionMs: known(ms(input.user.endOfTurnDelay)),
     llmFirstTokenMs: ms(input.assistant?.llmNodeTtft),
     ttsFirstAudioMs: ms(input.assistant?.ttsNodeTtfb),
-    replyStartMs: ms(input.assistant?.e2eLatency) ??
-      (started !== undefined ? started - end : undefined),
+    replyStartMs: known(ms(input.assistant?.e2eLatency) ?? from(started)),
     decidedBy: input.decidedBy,
     eot: input.eot,
   };
@@ -143,7 +149,7 @@ export function turnFields(p: TurnParts): Record<string, unknown> {
   const r = (v: number | undefined) => v === undefined ? undefined : Math.round(v);
   return {
     decided_by: p.decidedBy,
-    end_of_speech_at: Math.round(p.endOfSpeechAt),
+    end_of_speech_at: r(p.endOfSpeechAt),
     reply_ms: r(p.replyStartMs),
     turn_decision_ms: r(p.turnDecisionMs),
     vad_end_of_speech_ms: r(p.vadEndOfSpeechMs),

@@ -46,8 +46,16 @@ Deno.test("turnParts: milliseconds from the end of speech, the two model times a
   assertEquals(turnFields(p).reply_ms, 810);
 });
 
-Deno.test("turnParts: typed input (no end of speech) has no parts", () => {
+Deno.test("turnParts: typed input (no end of speech) has no parts; speech agents-js could not place keeps what is known", () => {
   assertEquals(turnParts({ user: {}, decidedBy: "vad" }), undefined);
+  const p = turnParts({ user: {}, assistant, vadEndAt: END * 1000, decidedBy: "no_model" })!;
+  assertEquals(p.endOfSpeechAt, undefined);
+  assertEquals(p.turnDecisionMs, undefined);
+  assertEquals(Math.round(p.llmFirstTokenMs!), 200);
+  assertMatch(
+    describeTurn(p),
+    /^reply \? after the end of speech · turn decided at \? by endpointing/,
+  );
 });
 
 function ts(seconds: number): Timestamp {
