@@ -50,9 +50,9 @@ sender knows it. VAD end, STT final and turn decision are the agent's own stamps
 events on the wire; room: its \`turn:\` log line); LLM first token and TTS first audio are when the
 simulation sent them (fixed ${VOICE_LATENCY.llmFirstTokenMs} and ${VOICE_LATENCY.ttsFirstAudioMs} ms after the request); "first audio heard" is the first
 agent audio at the broker or the caller. The simulated STT ends an utterance after
-${VOICE_LATENCY.sttEndSilenceMs} ms of silence; its end-of-turn model answers 0.95 in ${VOICE_LATENCY.eotMs} ms. \`no_model\`: the console's /eot
-unreachable (first turn: the local model is still loading), in the room the worker's inference
-process killed; either way the guard's fallback decides.
+${VOICE_LATENCY.sttEndSilenceMs} ms of silence; its end-of-turn model answers 0.95 in ${VOICE_LATENCY.eotMs} ms. \`no_model\` (room only): the
+worker's inference process killed, so every turn ends by the guard's fallback (the console agent
+loads the local model as soon as the cloud fails, so there a model-less turn is a transient).
 
 Ideal = max(decision floor, STT ${VOICE_LATENCY.sttEndSilenceMs} + LLM ${VOICE_LATENCY.llmFirstTokenMs} + TTS ${VOICE_LATENCY.ttsFirstAudioMs} ms): with preemptive generation agents-js
 starts the reply at the final transcript and plays it once the turn is decided; in \`stt\` mode it
@@ -98,7 +98,9 @@ export async function runVoiceBench(args: string[], peer?: NodePeer): Promise<Vo
   let roomError: string | undefined;
   try {
     if (!where || where === "console") {
-      for (const mode of VOICE_MODES) {
+      // Not `no_model`: the console agent loads the local model as soon as the cloud fails, so a
+      // turn without a model is a transient there; the room measures it (inference process gone).
+      for (const mode of VOICE_MODES.filter((m) => m !== "no_model")) {
         for (let i = 0; i < runs; i++) {
           const order = i % 2 === 0 ? ["deno", "node"] as const : ["node", "deno"] as const;
           for (const name of order) {

@@ -79,9 +79,7 @@ export async function voiceConsoleSession(
   });
   await vc.gateway.waitFor((e) => e.kind === "stt_session", 30_000);
   const out: VoiceTurn[] = [];
-  // Without a model the first turn is the fallback's; later ones are the local model's.
-  const n = mode === "no_model" ? 1 : turns;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < turns; i++) {
     const said = await vc.say(HELLO);
     const user = await vc.eventMatching(
       (e) => e.at > said.startAt && isMessage(e, pb.ChatRole.USER),

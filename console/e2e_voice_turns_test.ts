@@ -139,19 +139,22 @@ Deno.test("voice, default: the simulation's end-of-turn model decides every turn
   await vc.agent.waitForLine(/turn: reply .* by the cloud end-of-turn model/, 10_000);
 });
 
-Deno.test("voice, default, turn-detector endpoint unreachable (404): the first turn ends by endpointing at the minimum delay, said once; then the local model, loaded in the console agent, decides", async () => {
+Deno.test("voice, default, turn-detector endpoint unreachable (404): the console agent loads the local model at once; a turn before it is loaded ends by endpointing at the minimum delay, after it the model decides", async () => {
   await using vc = await session("default", "not_found");
+  await vc.agent.waitForLine(/loading the local end-of-turn model in this process/, 30_000);
   const first = await turn(vc);
   noWaitForAMissingModel(vc, first);
-  assertEquals(first.predictions.map((p) => p.probability), [FALLBACK_PROBABILITY], eotLog(vc));
+  // Before the model is loaded the fallback answers (1 in 0 ms); once loaded, the model.
+  for (const p of first.predictions) {
+    assert(p.probability === FALLBACK_PROBABILITY || fromModel(p), eotLog(vc));
+  }
   await vc.agent.waitForLine(/local end-of-turn model loaded in this process/, 30_000);
   const second = await turn(vc);
   noWaitForAMissingModel(vc, second);
   // A model answered (whatever it thinks of the synthetic voice): the wait is its decision.
   assert(second.predictions.some(fromModel), eotLog(vc));
-  assertEquals(
-    vc.agent.lines.filter((l) => l.includes("the end-of-turn model cannot answer")).length,
-    1,
+  assert(
+    vc.agent.lines.filter((l) => l.includes("the end-of-turn model cannot answer")).length <= 1,
   );
 });
 

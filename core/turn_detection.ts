@@ -114,11 +114,27 @@ export class GuardedEotExecutor implements ipc.InferenceExecutor {
       } else if (local.state === "failed") {
         reason = `the local end-of-turn model cannot load here: ${local.error}`;
       } else {
-        reason = `${reason}; loading the local end-of-turn model in this process`;
-        void local.load().then(() => this.#announce(local));
+        reason = `${reason}; the local end-of-turn model is loading in this process`;
+        this.prepareLocal();
       }
     }
     return this.#fallback(reason);
+  }
+
+  /** Where the in-process model stands (`undefined` without one). */
+  get localState(): string | undefined {
+    return this.#local?.state;
+  }
+
+  /**
+   * Starts loading the in-process model, if this guard has one: called when the detector leaves
+   * the cloud, so the load (0.5 s of CPU, more on a busy machine) is not on a turn's reply path.
+   */
+  prepareLocal(): void {
+    const local = this.#local;
+    if (!local || local.state !== "idle") return;
+    log().info("loading the local end-of-turn model in this process");
+    void local.load().then(() => this.#announce(local));
   }
 
   #decided(answer: EotAnswer, where: "inference_process" | "this_process"): EotAnswer {
@@ -191,9 +207,25 @@ export function sessionTurnDetection(
 ): SessionTurnDetection {
   if (mode !== "default") return mode;
   const guard = guardedExecutor(options);
-  const detector = new inference.TurnDetector({ executor: guard });
+  const detector = new GuardedTurnDetector(guard);
   guards.set(detector, guard);
   return detector;
+}
+
+/** agents-js's detector, telling the guard when it leaves the cloud for the local model. */
+class GuardedTurnDetector extends inference.TurnDetector {
+  readonly #guard: GuardedEotExecutor;
+
+  constructor(guard: GuardedEotExecutor) {
+    super({ executor: guard });
+    this.#guard = guard;
+  }
+
+  /** agents-js calls this on its cloud-to-local fallback (and nowhere else). */
+  override _setModel(model: inference.TurnDetectorModel): void {
+    super._setModel(model);
+    if (model === "turn-detector-v1-mini") this.#guard.prepareLocal();
+  }
 }
 
 const guards = new WeakMap<object, GuardedEotExecutor>();

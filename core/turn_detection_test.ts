@@ -11,6 +11,7 @@ import { inference, type ipc } from "@livekit/agents";
 import { AudioFrame } from "@livekit/rtc-node";
 import { assert, assertEquals, assertInstanceOf, assertMatch } from "@std/assert";
 import { captureLogs } from "../testbed/log_capture.ts";
+import { until } from "../testbed/wait.ts";
 import { LocalEotModel } from "./local_eot_model.ts";
 import {
   EOT_INFERENCE_METHOD,
@@ -148,6 +149,22 @@ Deno.test("console: a local model that cannot load keeps the fallback and says w
   const last = guard.decisions.at(-1)!;
   assertMatch(last.by === "fallback" ? last.reason : "", /cannot load here/);
   assert(logs.warnings().some((l) => /cannot load in this process/.test(l.msg)));
+});
+
+Deno.test("console: the detector leaving the cloud starts loading the local model at once (not on a turn's reply path)", async () => {
+  using logs = captureLogs();
+  const detector = sessionTurnDetection("default", { executor: noRunner, localInProcess: true });
+  assertInstanceOf(detector, inference.TurnDetector);
+  const guard = guardOf(detector)!;
+  // What agents-js's stream calls on its cloud-to-local fallback.
+  (detector as inference.TurnDetector)._setModel("turn-detector-v1-mini");
+  assert(logs.lines.some((l) => l.msg === "loading the local end-of-turn model in this process"));
+  await until(() => guard.localState === "ready" || undefined, 30_000, "the local model");
+  const answer = await guard.doInference(EOT_INFERENCE_METHOD, { pcm: "" }) as {
+    probability: number;
+  };
+  assert(answer.probability >= 0 && answer.probability <= 1);
+  assertEquals(guard.decisions.at(-1)?.by, "model");
 });
 
 Deno.test("sessionTurnDetection: vad and stt pass through; default is agents-js's detector behind a guard", () => {
