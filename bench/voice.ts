@@ -60,7 +60,10 @@ starts no preemptive reply from a final transcript (only with VAD-based detectio
 ideal is decision floor + LLM + TTS. Decision floors
 from agents-js 1.9.0's defaults: vad max(VAD silence ${ENDPOINTING.vadMinSilenceMs}, min delay ${ENDPOINTING.minDelayMs}, STT); stt STT + ${ENDPOINTING.minDelayMs};
 default max(STT, ${ENDPOINTING.modelMinDelayMs}, or ${ENDPOINTING.modelMaxDelayMs} when the model says not finished). Framework share = first audio
-heard − ideal: what agents-js, the plugins, the runtime and the transport add.`;
+heard − ideal: what agents-js, the plugins, the runtime and the transport add; "in" is the part
+before the final transcript reached the agent (audio to the STT, the plugin's 50 ms chunks, the
+transcript back), "out" the part after the simulation sent the first audio (to the agent, then to
+the broker or through the LiveKit server to the caller).`;
 
 function markdown(r: VoiceResult): string {
   const head = [

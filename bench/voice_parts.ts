@@ -112,6 +112,10 @@ export interface VoiceTurn {
   idealMs: number;
   /** `playoutMs - idealMs`. */
   frameworkMs: number;
+  /** Of the share, the way in: STT final received minus the STT's own endpointing. */
+  inputMs?: number;
+  /** Of the share, the way out: first audio heard minus TTS first audio sent. */
+  outputMs?: number;
   /** Load average (1 min) when the turn was measured. */
   load: number;
 }
@@ -122,7 +126,13 @@ export function withShare(
   modelSaidNo = false,
 ): VoiceTurn {
   const idealMs = idealReplyMs(t.mode, modelSaidNo);
-  return { ...t, idealMs, frameworkMs: t.playoutMs - idealMs };
+  return {
+    ...t,
+    idealMs,
+    frameworkMs: t.playoutMs - idealMs,
+    inputMs: t.sttFinalMs !== undefined ? t.sttFinalMs - VOICE_LATENCY.sttEndSilenceMs : undefined,
+    outputMs: t.ttsFirstAudioMs !== undefined ? t.playoutMs - t.ttsFirstAudioMs : undefined,
+  };
 }
 
 /** Median of the defined values, or NaN. */
@@ -139,8 +149,8 @@ export const FRAMEWORK_GOAL_MS = 150;
 /** One table: rows by place and mode, Deno and Node side by side (medians, ms). */
 export function voiceTable(turns: VoiceTurn[]): string {
   const lines = [
-    "| Where | Turn detection | Runtime | Turns | VAD end | STT final | Turn decision | LLM first token | TTS first audio | First audio heard | Ideal | Framework share | Goal (≤ 150 ms, Deno ≤ Node) |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| Where | Turn detection | Runtime | Turns | VAD end | STT final | Turn decision | LLM first token | TTS first audio | First audio heard | Ideal | Framework share | of which in / out | Goal (≤ 150 ms, Deno ≤ Node) |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const where of ["console", "room"] as const) {
     for (const mode of VOICE_MODES) {
@@ -169,7 +179,9 @@ export function voiceTable(turns: VoiceTurn[]): string {
             fmt(med(ts.map((t) => t.playoutMs)))
           } | ${fmt(ts[0].idealMs)} | ${fmt(med(ts.map((t) => t.frameworkMs)))} (${
             fmt(Math.min(...ts.map((t) => t.frameworkMs)))
-          }–${fmt(Math.max(...ts.map((t) => t.frameworkMs)))}) | ${goal} |`,
+          }–${fmt(Math.max(...ts.map((t) => t.frameworkMs)))}) | ${
+            fmt(med(ts.map((t) => t.inputMs)))
+          } / ${fmt(med(ts.map((t) => t.outputMs)))} | ${goal} |`,
         );
       }
     }

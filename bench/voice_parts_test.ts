@@ -40,7 +40,7 @@ Deno.test("table: framework share per runtime, the goal judged on Deno's median"
   const table = voiceTable([turn("deno", 1000), turn("node", 1100)]);
   assertMatch(
     table,
-    /\| console \| vad \| deno \| 1 \|.*\| 900 \| 100 \(100–100\) \| met \(100 ms\); Deno ≤ Node \|/,
+    /\| console \| vad \| deno \| 1 \|.*\| 900 \| 100 \(100–100\) \| – \/ – \| met \(100 ms\); Deno ≤ Node \|/,
   );
-  assertMatch(table, /\| console \| vad \| node \| 1 \|.*\| 200 \(200–200\) \| {2}\|/);
+  assertMatch(table, /\| console \| vad \| node \| 1 \|.*\| 200 \(200–200\) \| – \/ – \| {2}\|/);
 });
