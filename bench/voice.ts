@@ -162,6 +162,8 @@ export async function runVoiceBench(args: string[], peer?: NodePeer): Promise<Vo
   if (!values["no-readme"]) {
     const path = join(ROOT, "README.md");
     await Deno.writeTextFile(path, withReadmeBlock(await Deno.readTextFile(path), text, "voice"));
+    // The table as written is not padded; `deno task ok` checks the README's formatting.
+    await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", path] }).output();
   }
   return result;
 }
