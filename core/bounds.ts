@@ -142,12 +142,3 @@ export const SIGTERM_EXIT = 143;
  * a goodbye (nobody could hear it), with `end_reason` `room_disconnected`.
  */
 export const ROOM_RECONNECT_TIMEOUT_MS = 10_000;
-
-/**
- * Longest the end-of-turn guard (`core/turn_detection.ts`) waits for the job's local
- * end-of-turn model (the worker's inference process, over IPC) before the turn goes on by
- * endpointing. A dead inference process never answers, and agents-js would then hold the turn
- * for its 1 s prediction timeout counted from the turn's end. Local predictions took 10-350 ms
- * on this project's loaded 2-core machine; the request starts after 200 ms of silence.
- */
-export const EOT_LOCAL_ANSWER_TIMEOUT_MS = 700;

@@ -19,7 +19,6 @@
  * @module
  */
 import { getJobContext, inference, type ipc, log } from "@livekit/agents";
-import { EOT_LOCAL_ANSWER_TIMEOUT_MS } from "./bounds.ts";
 import type { TurnDetection } from "./config.ts";
 import { type EotAnswer, type EotRequest, LocalEotModel } from "./local_eot_model.ts";
 
@@ -42,8 +41,6 @@ export interface GuardOptions {
   local?: LocalEotModel;
   /** Called with every decision, for per-turn reporting. */
   onDecision?: (decision: EotDecision) => void;
-  /** Longest wait for `primary` (default {@link EOT_LOCAL_ANSWER_TIMEOUT_MS}). */
-  primaryTimeoutMs?: number;
 }
 
 /**
@@ -55,7 +52,6 @@ export class GuardedEotExecutor implements ipc.InferenceExecutor {
   readonly #primary?: ipc.InferenceExecutor;
   readonly #local?: LocalEotModel;
   readonly #onDecision?: (decision: EotDecision) => void;
-  readonly #primaryTimeoutMs: number;
   #primaryFailed = false;
   #warned = false;
   #announcedLocal = false;
@@ -66,7 +62,6 @@ export class GuardedEotExecutor implements ipc.InferenceExecutor {
     this.#primary = options.primary;
     this.#local = options.local;
     this.#onDecision = options.onDecision;
-    this.#primaryTimeoutMs = options.primaryTimeoutMs ?? EOT_LOCAL_ANSWER_TIMEOUT_MS;
   }
 
   async doInference(method: string, data: unknown): Promise<unknown> {
@@ -78,27 +73,15 @@ export class GuardedEotExecutor implements ipc.InferenceExecutor {
     // Once the job's executor failed, the local model (when there is one) is asked directly:
     // the console's executor fails every request the same way.
     if (this.#primary && !(this.#primaryFailed && this.#local)) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      // No bound of its own: agents-js gives a prediction up 1 s after the turn's end (its
+      // `predictionTimeout`) and decides without it; a slow model on a busy machine still counts.
       try {
-        const answer = await Promise.race([
-          this.#primary.doInference(method, data) as Promise<EotAnswer>,
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(
-              () =>
-                reject(
-                  new Error(`no answer within ${this.#primaryTimeoutMs} ms (inference process)`),
-                ),
-              this.#primaryTimeoutMs,
-            );
-          }),
-        ]);
+        const answer = await this.#primary.doInference(method, data) as EotAnswer;
         this.#primaryFailed = false;
         return this.#decided(answer, "inference_process");
       } catch (error) {
         this.#primaryFailed = true;
         reason = error instanceof Error ? error.message : String(error);
-      } finally {
-        clearTimeout(timer);
       }
     }
     if (this.#local) {
