@@ -63,7 +63,12 @@ default max(STT, ${ENDPOINTING.modelMinDelayMs}, or ${ENDPOINTING.modelMaxDelayM
 heard − ideal: what agents-js, the plugins, the runtime and the transport add; "in" is the part
 before the final transcript reached the agent (audio to the STT, the plugin's 50 ms chunks, the
 transcript back), "out" the part after the simulation sent the first audio (to the agent, then to
-the broker or through the LiveKit server to the caller).`;
+the broker or through the LiveKit server to the caller).
+
+In the room's \`no_model\` the killed inference process swallows the job's request (no error comes
+back), so agents-js gives the prediction up after its own 1 s bound, counted from the final
+transcript: the decision comes about 1 s after it (the detector's own time), not after the 2.5 s
+maximum; it is counted in the framework share here.`;
 
 function markdown(r: VoiceResult): string {
   const head = [
