@@ -5,10 +5,11 @@
  *
  * Flags: `--runs N` (pairs per figure, default 5), `--suite-runs N` (test-suite runs, default 5;
  * 0 skips), `--idle N` (idle processes of the `start` worker, default min(cpus, 4) as in
- * production), `--no-readme`, `--only console|worker|suite|room|python`, `--levels 1,2,4,...`
- * (the concurrent calls of the room load, run inside the test sandbox: `bench/room_load.ts`).
- * LiveKit's Python recipe beside this project (`bench/python_peer/main.ts`, its own flags with
- * `--only python`, the same as `deno task bench:python`) runs last.
+ * production), `--no-readme`, `--only console|worker|suite|room|voice|python`, `--levels 1,2,4,...`
+ * (the concurrent calls of the room load, run inside the test sandbox: `bench/room_load.ts`). The
+ * voice path (`bench/voice.ts`, its own flags with `--only voice`) and LiveKit's Python recipe
+ * beside this project (`bench/python_peer/main.ts`, its own flags with `--only python`, the same as
+ * `deno task bench:python`) run last.
  *
  * Nothing here passes or fails on a timing: the benchmark reports.
  *
@@ -26,6 +27,7 @@ import { suiteRun } from "./suite.ts";
 import { type WorkerRun, workerRun } from "./worker_run.ts";
 import { P95_FACTOR, roomLoadInSandbox, type RoomLoadResult, roomLoadTable } from "./room_load.ts";
 import { runPythonComparison } from "./python_peer/main.ts";
+import { runVoiceBench } from "./voice.ts";
 
 /** One row of the results table. */
 export interface Row {
@@ -265,9 +267,9 @@ What the hang-up spends after the goodbye was heard (3d, 3e):
 Which processes an idle \`start\` worker holds: the main process (protocol, process pool, health
 server), one inference process, and min(cpus, 4) idle job processes each holding a Silero VAD. The
 inference process is forked whenever \`@livekit/local-inference\` loads (linux-x64) to host the local
-audio end-of-turn model; this agent uses it only as the fallback of the default turn detection. With
-\`TURN_DETECTION=vad\` or \`stt\` it serves nothing, yet agents-js 1.9.0 still forks it (its
-registration is unconditional, no option): it is the process this agent need not have.`;
+audio end-of-turn model: the default turn detection of \`start\` (and the fallback of the cloud model
+in \`dev\`). With \`TURN_DETECTION=vad\` or \`stt\` it serves nothing, yet agents-js 1.9.0 still forks
+it (its registration is unconditional, no option): then it is the process this agent need not have.`;
 
 /** Replaces (or appends) the README block between `<!-- bench:NAME:start/end -->` markers. */
 export function withReadmeBlock(readme: string, block: string, name = ""): string {
@@ -459,6 +461,8 @@ export async function runBench(args: string[]): Promise<BenchResult> {
     };
     await report(result, !values["no-readme"]);
     if (room) await reportRoom(room, !values["no-readme"]);
+    // The voice path (bench/voice.ts), with its defaults; `--only voice` takes its own flags.
+    if (!only) await runVoiceBench(values["no-readme"] ? ["--no-readme"] : [], peer);
     // The recipe side by side (bench/python_peer/), with its defaults.
     if (!only) await runPythonComparison(values["no-readme"] ? ["--no-readme"] : []);
     return result;
@@ -524,6 +528,7 @@ if (import.meta.main) {
   }
   const onlyAt = Deno.args.indexOf("--only");
   if (onlyAt >= 0 && Deno.args[onlyAt + 1] === "room") await runRoomOnly(Deno.args);
+  else if (onlyAt >= 0 && Deno.args[onlyAt + 1] === "voice") await runVoiceBench(Deno.args);
   else if (onlyAt >= 0 && Deno.args[onlyAt + 1] === "python") {
     await runPythonComparison(Deno.args.filter((_, i) => i !== onlyAt && i !== onlyAt + 1));
   } else await runBench(Deno.args);

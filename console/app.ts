@@ -227,13 +227,13 @@ class ConsoleRun {
     // 2. Offline stand-in of LiveKit Inference.
     const agentEnv: Record<string, string> = { ...this.#run.agentEnv };
     if (opts.offline) {
-      const { startGateway, offlineBrain, DEFAULT_STT_TRANSCRIPTS } = await import(
-        "../simulation/mod.ts"
-      );
+      const { startGateway, offlineBrain, offlineTurnDetection, DEFAULT_STT_TRANSCRIPTS } =
+        await import("../simulation/mod.ts");
       talk.simulatedStt(DEFAULT_STT_TRANSCRIPTS);
       const key = "offline-console";
       const secret = crypto.randomUUID();
       this.#gateway = await startGateway({ llm: offlineBrain(), apiKey: key, apiSecret: secret });
+      ui.info(offlineTurnDetection(agentEnv.TURN_DETECTION ?? Deno.env.get("TURN_DETECTION")));
       Object.assign(agentEnv, {
         LIVEKIT_INFERENCE_URL: this.#gateway.url,
         LIVEKIT_API_KEY: key,

@@ -41,6 +41,7 @@ Deno.test({
       const out = proc.out;
       assertEquals(st.code, 0, `stdout:\n${out}\nstderr:\n${proc.err}`);
       assertMatch(out, /SIMULATION/);
+      assertMatch(out, /turn detection: the simulation's end-of-turn model/);
       assertMatch(out, /^you: hello$/m);
       assertMatch(out, /^agent: Hello! Nice to hear you\./m);
       assertMatch(out, /^you: goodbye$/m);

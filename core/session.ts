@@ -17,6 +17,8 @@ import { GuardedSession } from "./reply_guard.ts";
 export type ConnOptions =
   & NonNullable<ConstructorParameters<typeof voice.AgentSession>[0]>["connOptions"]
   & object;
+import { sessionTurnDetection } from "./turn_detection.ts";
+import { watchTurnParts } from "./turn_parts.ts";
 
 /** The three models and the VAD a session runs on. */
 export interface SessionModels {
@@ -80,8 +82,8 @@ export function createSession(
     },
     turnHandling: {
       preemptiveGeneration: { enabled: true },
-      // `default` leaves agents-js's choice (its cloud end-of-turn model).
-      ...(turnDetection === "default" ? {} : { turnDetection }),
+      // `default`: agents-js's end-of-turn model, guarded (see turn_detection.ts).
+      turnDetection: sessionTurnDetection(turnDetection),
     },
   });
   // agents-js re-emits every model error (retryable ones too) as the
@@ -94,6 +96,8 @@ export function createSession(
     log().debug({ source: ev.source?.constructor?.name }, "model error reported to the session");
   });
   if (ending) session.guard(ending);
+  // One `turn:` line per spoken turn: where the reply latency went (turn_parts.ts).
+  watchTurnParts(session);
   return session;
 }
 

@@ -241,17 +241,17 @@ Deno.test("llm auth: a wrong secret is rejected with 401", async () => {
   }
 });
 
-Deno.test("http: no token is 401; /eot and /bargein are 404; close is idempotent", async () => {
+Deno.test("http: no token is 401 (/eot too); /bargein is 404; close is idempotent", async () => {
   const gw = await startGateway({ apiKey: KEY, apiSecret: SECRET });
   try {
-    const r = await fetch(`${gw.url}/models`);
-    assertEquals(r.status, 401);
-    assert((await r.text()).includes("missing Authorization"));
-    for (const p of ["eot", "bargein"]) {
-      const res = await fetch(`${gw.url}/${p}`);
-      assertEquals(res.status, 404);
-      await res.body?.cancel();
+    for (const p of ["models", "eot"]) {
+      const r = await fetch(`${gw.url}/${p}`);
+      assertEquals(r.status, 401);
+      assert((await r.text()).includes("missing Authorization"));
     }
+    const res = await fetch(`${gw.url}/bargein`);
+    assertEquals(res.status, 404);
+    await res.body?.cancel();
     await assertRejects(() => gw.waitFor((e) => e.kind === "tts_session", 50), Error, "timed out");
   } finally {
     await gw.close();

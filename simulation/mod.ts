@@ -8,10 +8,9 @@
  * and by `console --offline`, where it simulates a pleasant, account-free conversation.
  *
  * Routes (all under `/v1`): `GET /models`, `POST /chat/completions`, websocket `/stt`, websocket
- * `/tts`, and websocket `/eot` (the cloud end-of-turn detector, `turn_detector.ts`) when
- * {@link GatewayOptions.turnDetector} is set. Otherwise `/eot`, and always `/bargein` (adaptive
- * interruption), answer 404 at once, which both the JS and the Python plugins treat as a
- * non-retryable refusal and fall back to local models. Anything else is 404.
+ * `/tts`, websocket `/eot` (the cloud turn detector, simulated in `eot.ts`). `/bargein` (barge-in,
+ * only for word-aligned STT models) answers 404 at once, which the plugin treats as a
+ * non-retryable refusal. Anything else is 404.
  *
  * @module
  */
@@ -24,12 +23,8 @@ import {
   offlineBrain,
   type ToolDefinition,
 } from "./brain.ts";
+import { type EotEvent, type EotFault, type EotOptions, serveEot } from "./eot.ts";
 import { verifyBearer } from "./jwt.ts";
-import {
-  serveTurnDetector,
-  type TurnDetectorEvent,
-  type TurnDetectorOptions,
-} from "./turn_detector.ts";
 import {
   Phrasebook,
   SpeechDetector,
@@ -53,14 +48,16 @@ export {
   soundsLikeGoodbye,
   type ToolDefinition,
 } from "./brain.ts";
-export { signTestToken } from "./jwt.ts";
 export {
+  DEFAULT_EOT_LATENCY_MS,
   DEFAULT_EOT_PROBABILITY,
   DEFAULT_EOT_THRESHOLD,
-  type EotRequest,
-  type TurnDetectorEvent,
-  type TurnDetectorOptions,
-} from "./turn_detector.ts";
+  type EotEvent,
+  type EotFault,
+  type EotOptions,
+  offlineTurnDetection,
+} from "./eot.ts";
+export { signTestToken } from "./jwt.ts";
 export {
   blockPitch,
   MAX_PHRASES,
@@ -123,6 +120,8 @@ export interface GatewayFaults {
   tts?: TtsFault;
   /** See {@link SttFault}. */
   stt?: SttFault;
+  /** See {@link EotFault}. */
+  eot?: EotFault;
   /** When true, a fault clears its own field right after it fires once (so a retry succeeds). */
   once?: boolean;
   /** Delay for the STT `"drop"` fault, in ms. Default 500. */
@@ -173,12 +172,8 @@ export interface GatewayOptions {
   speech?: SpeechDetectorOptions;
   /** Size of each TTS `output_audio` chunk in ms. Default 40. */
   ttsChunkMs?: number;
-  /**
-   * Serve `/eot`, the cloud end-of-turn detector, with scripted predictions (see
-   * `turn_detector.ts`). Unset: `/eot` answers 404 and the plugins use their local model, which
-   * is what `console --offline` relies on.
-   */
-  turnDetector?: TurnDetectorOptions;
+  /** The simulated end-of-turn model at `/eot` (probability, latency, threshold). */
+  eot?: EotOptions;
 }
 
 /** Default rotation of {@link GatewayOptions.sttDefaultTranscripts}. */
@@ -235,8 +230,8 @@ export type GatewayEvent =
     | { kind: "stt_final"; sessionId: string; text: string; startS: number; durationS: number }
     | { kind: "stt_finalize"; sessionId: string }
     | { kind: "stt_closed"; sessionId: string; audioMs: number }
-    | TurnDetectorEvent
-    | { kind: "fault"; target: "llm" | "tts" | "stt"; fault: string; detail?: string }
+    | EotEvent
+    | { kind: "fault"; target: "llm" | "tts" | "stt" | "eot"; fault: string; detail?: string }
     | { kind: "auth_rejected"; path: string; reason: string }
     | { kind: "not_found"; method: string; path: string }
     | { kind: "error"; where: string; message: string }
@@ -480,11 +475,11 @@ class GatewayImpl implements Gateway {
     }
   }
 
-  #fault<T extends "llm" | "tts" | "stt">(target: T): GatewayFaults[T] {
+  #fault<T extends "llm" | "tts" | "stt" | "eot">(target: T): GatewayFaults[T] {
     return this.faults[target];
   }
 
-  #fired(target: "llm" | "tts" | "stt", fault: string, detail?: string): void {
+  #fired(target: "llm" | "tts" | "stt" | "eot", fault: string, detail?: string): void {
     if (this.faults.once) delete this.faults[target];
     this.#emit({ kind: "fault", target, fault, detail });
   }
@@ -493,11 +488,11 @@ class GatewayImpl implements Gateway {
     const url = new URL(req.url);
     const path = url.pathname;
     const route = path.startsWith("/v1/") ? path.slice(3) : undefined;
-    const routes = ["/models", "/chat/completions", "/stt", "/tts"];
-    if (this.#opts.turnDetector) routes.push("/eot");
-    if (route === undefined || !routes.includes(route)) {
-      // /bargein (and /eot unless served) land here: 404 makes the plugins fall back to local
-      // models at once.
+    if (
+      route === undefined ||
+      !["/models", "/chat/completions", "/stt", "/tts", "/eot"].includes(route)
+    ) {
+      // /bargein lands here: 404 makes the plugin fall back at once.
       this.#emit({ kind: "not_found", method: req.method, path });
       return jsonResponse(404, { error: { message: `no route ${path}`, type: "not_found" } });
     }
@@ -531,17 +526,8 @@ class GatewayImpl implements Gateway {
         return await this.#chat(req);
       case "/stt":
         return this.#stt(req, url);
-      case "/eot": {
-        const up = this.#upgrade(req);
-        if (up instanceof Response) return up;
-        serveTurnDetector(
-          up.socket,
-          `eot_standin_${++this.#ids}`,
-          this.#opts.turnDetector!,
-          (e) => this.#emit(e),
-        );
-        return up.response;
-      }
+      case "/eot":
+        return this.#eot(req);
       default:
         return this.#tts(req, url);
     }
@@ -897,6 +883,29 @@ class GatewayImpl implements Gateway {
           // session.update and anything new: accepted and ignored, like a lenient gateway.
           break;
       }
+    });
+    return up.response;
+  }
+
+  // ---------------------------------------------------------------- turn detector
+
+  #eot(req: Request): Response {
+    const fault = this.#fault("eot");
+    if (fault === "not_found" || fault === "refuse") {
+      this.#fired("eot", fault);
+      return jsonResponse(fault === "refuse" ? 503 : 404, {
+        error: { message: `simulation: injected turn detector ${fault}` },
+      });
+    }
+    const up = this.#upgrade(req);
+    if (up instanceof Response) return up;
+    serveEot(up.socket, {
+      sessionId: `eot_sim_${++this.#ids}`,
+      options: this.#opts.eot ?? {},
+      fault: () => this.#fault("eot"),
+      fired: (f, detail) => this.#fired("eot", f, detail),
+      emit: (e) => this.#emit(e),
+      lifetime: this.#lifetime.signal,
     });
     return up.response;
   }

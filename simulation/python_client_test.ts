@@ -28,7 +28,7 @@ Deno.test({
       apiKey: KEY,
       apiSecret: SECRET,
       sttTranscripts: ["Hello from the tone"],
-      turnDetector: { probability: 0.77, threshold: 0.33 },
+      eot: { probability: 0.77, threshold: 0.33 },
     });
     try {
       const child = new Deno.Command(peer!.python, {

@@ -24,7 +24,7 @@ import {
 import { type Caller, type CallerOptions, CallerProcess } from "./caller/mod.ts";
 import { findServer, LiveKitServer } from "./livekit_server.ts";
 import { REQUIRE_ENV, sandboxProblem } from "./sandbox.ts";
-import { BLANK_ENV, spawnWorker, type WorkerProcess } from "./worker_process.ts";
+import { BLANK_ENV, type SpawnOptions, spawnWorker, type WorkerProcess } from "./worker_process.ts";
 
 /** What the caller says to open (a phrase the simulated STT recognizes, see {@link PHRASES}). */
 export const HELLO = "Hello there!";
@@ -158,13 +158,21 @@ export class RealRoom {
   async startWorker(
     args: string[] = ["start"],
     env: Record<string, string> = {},
-    options: { waitForRegistration?: boolean; defaults?: string[]; script?: string } = {},
+    options: {
+      waitForRegistration?: boolean;
+      defaults?: string[];
+      /** Another agent script than `main.ts` (a test's agent, run by the same worker glue). */
+      script?: string;
+      /** Another runtime's command line (the benchmark's Node peer). */
+      spawn?: Pick<SpawnOptions, "cmd" | "prefix" | "cwd">;
+    } = {},
   ): Promise<WorkerProcess> {
     const defaults = options.defaults ??
       (args.includes("start")
         ? ["--port", "0", "--num-idle-processes", "1", "--max-jobs", "8"]
         : []);
     const worker = spawnWorker({
+      ...options.spawn,
       script: options.script,
       args: [...args, ...defaults],
       env: this.agentEnv(env),

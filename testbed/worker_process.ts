@@ -26,6 +26,12 @@ export interface SpawnOptions {
   args: string[];
   /** Environment, on top of the test runner's (see {@link BLANK_ENV}). */
   env: Record<string, string>;
+  /** Another runtime's executable (the benchmark's Node peer); default this Deno. */
+  cmd?: string;
+  /** With `cmd`: its arguments before the project's own (replaces `run -A <script>`). */
+  prefix?: string[];
+  /** Working directory (default: the repository root). */
+  cwd?: string;
 }
 
 /** A worker child process with line-level access to its output (stdout and stderr merged). */
@@ -120,11 +126,12 @@ export class WorkerProcess {
   }
 }
 
-/** Starts `deno run -A <script> ...args` from the repository root. */
+/** Starts `deno run -A <script> ...args` (or `cmd ...prefix ...args`) from the repository root. */
 export function spawnWorker(opts: SpawnOptions): WorkerProcess {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", opts.script ?? MAIN, ...opts.args],
-    cwd: ROOT,
+  const head = opts.cmd ? opts.prefix ?? [] : ["run", "-A", opts.script ?? MAIN];
+  const child = new Deno.Command(opts.cmd ?? Deno.execPath(), {
+    args: [...head, ...opts.args],
+    cwd: opts.cwd ?? ROOT,
     env: { NO_COLOR: "1", ...opts.env },
     stdin: "null",
     stdout: "piped",
