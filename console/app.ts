@@ -11,6 +11,7 @@ import { formatDeviceTable } from "./devices.ts";
 import { type InputHandle, startInput } from "./input.ts";
 import { type EndingCause, quitHint } from "./keys.ts";
 import { LatencyLog } from "./latency.ts";
+import { turnDetectionOf, TurnPartsTracker } from "./turn_parts.ts";
 import { type PlayedSink, Playout } from "./playout.ts";
 import { listAudioDevices } from "./portaudio.ts";
 import { SessionRecorder } from "./recorder.ts";
@@ -157,6 +158,8 @@ class ConsoleRun {
   readonly #run: RunConsoleOptions;
   readonly #files: RunFiles;
   readonly #latency = new LatencyLog();
+  /** The parts of each spoken turn (set once the agent's turn detection is known). */
+  #turnParts = new TurnPartsTracker();
   #phase: Phase = "starting";
   #talk?: Talk;
   #playout?: Playout;
@@ -226,6 +229,9 @@ class ConsoleRun {
 
     // 2. Offline stand-in of LiveKit Inference.
     const agentEnv: Record<string, string> = { ...this.#run.agentEnv };
+    this.#turnParts = new TurnPartsTracker(
+      turnDetectionOf(agentEnv.TURN_DETECTION ?? Deno.env.get("TURN_DETECTION")),
+    );
     if (opts.offline) {
       const { startGateway, offlineBrain, offlineTurnDetection, DEFAULT_STT_TRANSCRIPTS } =
         await import("../simulation/mod.ts");
@@ -434,6 +440,8 @@ class ConsoleRun {
   #onEvent(ev: pb.AgentSessionEvent): void {
     const { ui } = this;
     const e = ev.event;
+    // Completes on the reply's own `conversationItemAdded`, handled below.
+    const turnParts = this.#turnParts.push(ev);
     switch (e.case) {
       case "agentStateChanged": {
         const state = STATE_NAMES[e.value.newState] ?? "idle";
@@ -465,7 +473,7 @@ class ConsoleRun {
             : (ui.agent(text, item.value.interrupted), "heard");
           if (shown !== "retry") {
             this.#agentTurns++;
-            ui.latency(this.#latency.reply(item.value.metrics));
+            ui.latency(this.#latency.reply(item.value.metrics, turnParts));
             this.#talk?.replied();
           }
           if (shown === "heard" && this.#stopRequestedAt !== undefined) {

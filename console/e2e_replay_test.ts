@@ -58,6 +58,8 @@ Deno.test({
       const out = await runToEnd(["--input-wav", `${dir}/in.wav`, "--record", `${dir}/rec`]);
       const turns = out.match(/^you: .*$/gm);
       assertEquals(turns, ["you: Hello there!", "you: What can you do?"]);
+      // A spoken turn's latency line shows where the wait went and what decided the turn.
+      assertMatch(out, /^latency: .*stt \d+ms.* · turn \d+ms (\(slow\) )?by .* · e2e \d+ms/m);
       const answered = out.indexOf("agent: Good question.");
       const ended = out.indexOf(`info: ${dir}/in.wav ended and the agent answered its last turn`);
       assert(answered > 0 && ended > answered, out);

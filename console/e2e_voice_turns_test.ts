@@ -144,17 +144,26 @@ Deno.test("voice, default: the simulation's end-of-turn model decides the turns"
 Deno.test("voice, default, turn-detector endpoint unreachable (404): the console agent loads the local model at once; a turn before it is loaded ends by endpointing at the minimum delay, after it the model decides", async () => {
   await using vc = await session("default", "not_found");
   await vc.agent.waitForLine(/loading the local end-of-turn model in this process/, 30_000);
-  const first = await turn(vc);
-  noWaitForAMissingModel(vc, first);
-  // Before the model is loaded the fallback answers (1 in 0 ms); once loaded, the model.
-  for (const p of first.predictions) {
-    assert(p.probability === FALLBACK_PROBABILITY || fromModel(p), eotLog(vc));
-  }
+  const turns = [await turn(vc)];
   await vc.agent.waitForLine(/local end-of-turn model loaded in this process/, 30_000);
-  const second = await turn(vc);
-  noWaitForAMissingModel(vc, second);
-  // A model answered (whatever it thinks of the synthetic voice): the wait is its decision.
-  assert(second.predictions.some(fromModel), eotLog(vc));
+  // Once loaded, the model answers when it is asked (whatever it thinks of the synthetic voice:
+  // the wait is its decision). agents-js asks it when its VAD ends the speech; Silero often
+  // misses the synthetic voice's later turns, which then end by the STT without asking anyone.
+  // So up to four turns are spoken for one model answer.
+  while (turns.length < 4 && !turns.some((t) => t.predictions.some(fromModel))) {
+    turns.push(await turn(vc));
+  }
+  for (const t of turns) {
+    noWaitForAMissingModel(vc, t);
+    // Before the model is loaded the fallback answers (1 in 0 ms); once loaded, the model.
+    for (const p of t.predictions) {
+      assert(p.probability === FALLBACK_PROBABILITY || fromModel(p), eotLog(vc));
+    }
+  }
+  assert(
+    turns.some((t) => t.predictions.some(fromModel)),
+    `the loaded model never answered in ${turns.length} turns\n${eotLog(vc)}`,
+  );
   assert(
     vc.agent.lines.filter((l) => l.includes("the end-of-turn model cannot answer")).length <= 1,
   );

@@ -3,7 +3,10 @@
  * Python's console): the LLM's time to first token (`llm_ttft`), the TTS's
  * time to first audio (`tts_ttfb`) and end of the user's speech to the
  * agent's first audio (`e2e`), each marked when it passes 1 s; and, for the
- * summary, their medians.
+ * summary, their medians. A spoken turn also shows where its wait went, the
+ * same parts as the agent's `turn:` log line (`core/turn_parts.ts`): the VAD's
+ * end of speech (`vad`), the final transcript (`stt`) and the turn decision
+ * (`turn`, with what decided it), each after the end of speech.
  *
  * The figures come from the agent itself: agents-js puts a metrics report on
  * every assistant message it sends over the console protocol. A typed turn
@@ -13,12 +16,21 @@
  * @module
  */
 import type { AgentSession as pb } from "@livekit/protocol";
+import { decidedByText, type TurnParts } from "./turn_parts.ts";
 
 /** A figure above this many seconds is marked slow. */
 export const SLOW_S = 1;
 
 /** The latency figures of one agent reply, in seconds; absent when not measured. */
 export interface TurnLatency {
+  /** Spoken turns: end of speech to the VAD's end of speech. */
+  vadS?: number;
+  /** Spoken turns: end of speech to the final transcript. */
+  sttS?: number;
+  /** Spoken turns: end of speech to the turn decision. */
+  turnS?: number;
+  /** Spoken turns: what decided the turn (`the end-of-turn model (0.95 ≥ 0.50)`). */
+  decidedBy?: string;
   /** LLM time to first token. */
   llmTtftS?: number;
   /** TTS time to first audio. */
@@ -27,7 +39,14 @@ export interface TurnLatency {
   e2eS?: number;
 }
 
-const FIGURES = [["llmTtftS", "llm_ttft"], ["ttsTtfbS", "tts_ttfb"], ["e2eS", "e2e"]] as const;
+const FIGURES = [
+  ["vadS", "vad"],
+  ["sttS", "stt"],
+  ["turnS", "turn"],
+  ["llmTtftS", "llm_ttft"],
+  ["ttsTtfbS", "tts_ttfb"],
+  ["e2eS", "e2e"],
+] as const;
 
 /** Reads the figures agents-js attached to an assistant message. */
 export function latencyFromMetrics(m: pb.MetricsReport | undefined): TurnLatency {
@@ -60,7 +79,8 @@ export function formatLatency(
     const v = l[key];
     if (v === undefined) continue;
     const text = `${label} ${formatMs(v)}`;
-    parts.push(v > SLOW_S ? slow(`${text} (slow)`) : text);
+    const by = key === "turnS" && l.decidedBy ? ` by ${l.decidedBy}` : "";
+    parts.push((v > SLOW_S ? slow(`${text} (slow)`) : text) + by);
   }
   return parts.length > 0 ? parts.join(" · ") : undefined;
 }
@@ -95,9 +115,20 @@ export class LatencyLog {
     this.#typedAt = undefined;
   }
 
-  /** An agent reply was added with these metrics; returns its figures (recorded for the summary). */
-  reply(metrics: pb.MetricsReport | undefined): TurnLatency {
+  /**
+   * An agent reply was added with these metrics, and the parts of the spoken turn it answers
+   * (`console/turn_parts.ts`); returns its figures (recorded for the summary).
+   */
+  reply(metrics: pb.MetricsReport | undefined, parts?: TurnParts): TurnLatency {
     const l = latencyFromMetrics(metrics);
+    if (parts) {
+      const s = (ms: number | undefined) => ms === undefined ? undefined : ms / 1000;
+      l.vadS = s(parts.vadEndOfSpeechMs);
+      l.sttS = s(parts.sttFinalMs);
+      l.turnS = s(parts.turnDecisionMs);
+      if (l.turnS !== undefined) l.decidedBy = decidedByText(parts);
+      l.e2eS ??= s(parts.replyStartMs);
+    }
     if (l.e2eS === undefined && this.#typedE2eS !== undefined) l.e2eS = this.#typedE2eS;
     this.#typedE2eS = undefined;
     if (FIGURES.some(([key]) => l[key] !== undefined)) this.#turns.push(l);
@@ -111,9 +142,16 @@ export class LatencyLog {
 
   /** The median of each figure over the replies that have it. */
   medians(): TurnLatency {
-    const pick = (key: keyof TurnLatency) =>
+    const pick = (key: (typeof FIGURES)[number][0]) =>
       median(this.#turns.flatMap((t) => t[key] === undefined ? [] : [t[key]!]));
-    return { llmTtftS: pick("llmTtftS"), ttsTtfbS: pick("ttsTtfbS"), e2eS: pick("e2eS") };
+    return {
+      vadS: pick("vadS"),
+      sttS: pick("sttS"),
+      turnS: pick("turnS"),
+      llmTtftS: pick("llmTtftS"),
+      ttsTtfbS: pick("ttsTtfbS"),
+      e2eS: pick("e2eS"),
+    };
   }
 
   /** `median of 3 replies: llm_ttft ... · e2e ...`, or undefined when nothing was measured. */

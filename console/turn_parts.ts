@@ -19,6 +19,7 @@ import { AgentSession as pb } from "@livekit/protocol";
 import type { TurnDetection } from "../core/config.ts";
 import {
   type DecidedBy,
+  decidedByText,
   describeTurn,
   type EotAnswer,
   type TurnMetrics,
@@ -26,7 +27,7 @@ import {
   turnParts,
 } from "../core/turn_parts.ts";
 
-export { describeTurn, type TurnParts };
+export { decidedByText, describeTurn, type TurnParts };
 
 type Ts = { seconds: bigint; nanos: number } | undefined;
 
@@ -44,6 +45,15 @@ export function metricsFromProto(m: pb.MetricsReport | undefined): TurnMetrics {
     ttsNodeTtfb: m?.ttsNodeTtfb,
     e2eLatency: m?.e2eLatency,
   };
+}
+
+/**
+ * The agent's turn detection from its `TURN_DETECTION` value (unset or unknown: `default`; the
+ * agent itself refuses an unknown value at start).
+ */
+export function turnDetectionOf(value: string | undefined): TurnDetection {
+  const v = value?.trim();
+  return v === "vad" || v === "stt" ? v : "default";
 }
 
 /** Collects one turn at a time from the agent's events. */

@@ -122,6 +122,19 @@ const DECIDERS: Record<DecidedBy, string> = {
   unknown: "unknown",
 };
 
+/**
+ * What decided a turn, in a few words, with the model's answer when there was one: `the
+ * end-of-turn model (0.95 ≥ 0.50)`.
+ */
+export function decidedByText(p: Pick<TurnParts, "decidedBy" | "eot">): string {
+  const eot = p.eot
+    ? ` (${p.eot.probability.toFixed(2)} ${p.eot.probability >= p.eot.threshold ? "≥" : "<"} ${
+      p.eot.threshold.toFixed(2)
+    })`
+    : "";
+  return `${DECIDERS[p.decidedBy]}${eot}`;
+}
+
 const sec = (v: number | undefined) => v === undefined ? "?" : `${(v / 1000).toFixed(2)} s`;
 
 /**
@@ -130,14 +143,9 @@ const sec = (v: number | undefined) => v === undefined ? "?" : `${(v / 1000).toF
  * 0.10 s`.
  */
 export function describeTurn(p: TurnParts): string {
-  const eot = p.eot
-    ? ` (${p.eot.probability.toFixed(2)} ${p.eot.probability >= p.eot.threshold ? "≥" : "<"} ${
-      p.eot.threshold.toFixed(2)
-    })`
-    : "";
   return [
     `reply ${sec(p.replyStartMs)} after the end of speech`,
-    `turn decided at ${sec(p.turnDecisionMs)} by ${DECIDERS[p.decidedBy]}${eot}`,
+    `turn decided at ${sec(p.turnDecisionMs)} by ${decidedByText(p)}`,
     `STT final ${sec(p.sttFinalMs)}`,
     `LLM first token ${sec(p.llmFirstTokenMs)}`,
     `TTS first audio ${sec(p.ttsFirstAudioMs)}`,

@@ -23,6 +23,8 @@ import {
   type Gateway,
   type GatewayEvent,
   type GatewayOptions,
+  phrasePitches,
+  phraseVoice,
   startGateway,
   synthesizeVoice,
 } from "../simulation/mod.ts";
@@ -108,6 +110,8 @@ export class VoiceConsole {
   readonly #playout: RecordingPlayout;
   readonly #queue: Int16Array[] = [];
   #speaking?: { startAt?: number; resolve: (r: { startAt: number; endAt: number }) => void };
+  /** The pitch of each phrase of the simulated STT's phrasebook, which recognizes it by that. */
+  #pitches = new Map<string, number>();
   #micTimer?: ReturnType<typeof setTimeout>;
   #micStopped = false;
   #waiters = new Set<() => void>();
@@ -170,6 +174,7 @@ export class VoiceConsole {
       );
       const playout = new RecordingPlayout({ sampleRate: WIRE_SAMPLE_RATE });
       const session = new VoiceConsole(gateway, agent, conn, playout);
+      session.#pitches = phrasePitches(options.gateway?.sttPhrasebook ?? []);
       await bounded(session.broker.firstMessage, 10_000, () => "no first message from the agent");
       session.#startMic();
       return session;
@@ -188,12 +193,16 @@ export class VoiceConsole {
   }
 
   /**
-   * Says `text` in the simulation's synthetic voice; resolves when its last frame has been
-   * sent (a microphone delivers a frame once it has been captured, so that is the end of speech).
+   * Says `text` in the simulation's synthetic voice (a phrase of the STT's phrasebook at its own
+   * pitch, so the STT recognizes it); resolves when its last frame has been sent (a microphone
+   * delivers a frame once it has been captured, so that is the end of speech).
    */
   say(text: string): Promise<{ startAt: number; endAt: number }> {
     if (this.#speaking) throw new Error("VoiceConsole.say: already speaking");
-    const pcm = synthesizeVoice(text, WIRE_SAMPLE_RATE);
+    const pitch = this.#pitches.get(text);
+    const pcm = pitch === undefined
+      ? synthesizeVoice(text, WIRE_SAMPLE_RATE)
+      : phraseVoice(text, WIRE_SAMPLE_RATE, pitch);
     for (let off = 0; off < pcm.length; off += MIC_FRAME_SAMPLES) {
       const frame = new Int16Array(MIC_FRAME_SAMPLES);
       frame.set(pcm.subarray(off, Math.min(off + MIC_FRAME_SAMPLES, pcm.length)));
@@ -231,7 +240,7 @@ export class VoiceConsole {
       };
       this.#waiters.add(wake);
     });
-    return bounded(found, timeoutMs, () => `${what}; agent log:\n${this.agent.tail(20)}`)
+    return bounded(found, timeoutMs, () => `${what()}; agent log:\n${this.agent.tail(20)}`)
       .finally(() => this.#waiters.delete(wake));
   }
 
