@@ -317,7 +317,7 @@ async function reportRoom(room: RoomLoadResult, readme: boolean): Promise<void> 
   const summary =
     `Largest number of concurrent calls this machine holds with p95 reply latency under ${P95_FACTOR}x its 1-call value (${
       Math.round(room.baselineP95Ms)
-    } ms), every call completed and every goodbye heard in full: **${room.maxHeldN}**. At the end: ${room.roomsLeft.length} room(s) left, ${room.jobsAssigned} job(s) assigned and ${room.jobsEnded} ended.`;
+    } ms), every call completed and every goodbye heard in full: **${room.maxHeldN}**. At the end: ${room.roomsLeft.length} room(s) left (the server given its 20 s departure timeout to close the rooms of failed calls, whose callers hung up), ${room.jobsAssigned} job(s) assigned and ${room.jobsEnded} ended.`;
   const table = roomLoadTable(room);
   const lk = room.lk.ran
     ? `LiveKit's own load tester against the same worker (registered under an agent name), ${room.lk.version}: \`${room.lk.command}\`\n\n\`\`\`text\n${room.lk.table}\n\`\`\``

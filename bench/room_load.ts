@@ -180,6 +180,25 @@ async function lkAgentLoadTest(room: RealRoom, rooms: number): Promise<LkLoadTes
   return { ran: true, version, command: `lk ${args.join(" ")}`, rooms, table: text };
 }
 
+/** How long the rooms are given to close after the last level: the departure timeout + 10 s. */
+const ROOMS_SETTLE_MS = 30_000;
+
+/** The rooms still listed once none is left, or when `ms` has passed (polled every second). */
+async function roomsSettled(room: RealRoom, ms: number): Promise<string[]> {
+  const deadline = performance.now() + ms;
+  let names = await room.server.roomNames();
+  while (names.length > 0 && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1_000));
+    names = await room.server.roomNames();
+  }
+  return names;
+}
+
+/** A level's reason in one line (the caller's event dump stays in the JSON). */
+export function shortWhy(why: string | undefined): string {
+  return (why ?? "").split("; caller events")[0].split("\n")[0];
+}
+
 function percentile(xs: number[], p: number): number {
   const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
   if (s.length === 0) return NaN;
@@ -197,12 +216,22 @@ async function oneCall(room: RealRoom, phones: CallerProcess): Promise<CallResul
     result.agentJoinMs = sub.at - joined.at;
     for (const text of [HELLO, QUESTION, QUESTION]) {
       const said = await caller.say(text);
-      const first = await caller.waitFor("heard_start", 60_000, (e) => e.at >= said.endAt);
+      const first = await caller.waitFor(
+        "heard_start",
+        60_000,
+        (e) => e.at >= said.endAt,
+        `a reply to "${text}"`,
+      );
       result.replyLatencyMs.push(first.at - said.endAt);
       await caller.waitFor("heard", 60_000, (e) => e.startAt >= said.endAt, "the reply to end");
     }
     const bye = await caller.say(BYE);
-    const first = await caller.waitFor("heard_start", 60_000, (e) => e.at >= bye.endAt);
+    const first = await caller.waitFor(
+      "heard_start",
+      60_000,
+      (e) => e.at >= bye.endAt,
+      "the goodbye",
+    );
     result.byeToFirstAudioMs = first.at - bye.endAt;
     const gone = await caller.disconnected(90_000);
     result.disconnectReason = gone.reason;
@@ -333,7 +362,10 @@ export async function runRoomLoad(
   }
   const maxHeldN = Math.max(0, ...results.filter((l) => l.holds).map((l) => l.n));
   const jobs = { assigned: jobsAssigned(room), ended: jobsEnded(room) };
-  const roomsLeft = await room.server.roomNames();
+  // A call that failed was hung up by its caller: the agent then leaves without deleting the
+  // room (the caller hung up first), and the server closes the empty room after its departure
+  // timeout. So rooms are counted once that had its chance, bounded.
+  const roomsLeft = await roomsSettled(room, ROOMS_SETTLE_MS);
   console.error("room load: lk perf agent-load-test...");
   const lk = await lkAgentLoadTest(room, Math.max(2, maxHeldN));
   return {
@@ -397,7 +429,7 @@ export function roomLoadTable(r: RoomLoadResult): string {
         Math.round(l.goodbyeShare * 100)
       } % | ${Math.round(l.completedShare * 100)} % | ${l.rssPerCallMiB.toFixed(0)} | ${
         l.cpuSecondsPerCall.toFixed(1)
-      } s, ${l.coresPerCall.toFixed(2)} | ${l.holds ? "yes" : `no: ${l.why}`} |`,
+      } s, ${l.coresPerCall.toFixed(2)} | ${l.holds ? "yes" : `no: ${shortWhy(l.why)}`} |`,
     );
   }
   return lines.join("\n");

@@ -1,0 +1,32 @@
+import { assertEquals } from "@std/assert";
+import { type RoomLoadResult, roomLoadTable, shortWhy } from "./room_load.ts";
+
+Deno.test("room load: a level's reason is one line in the table, without the caller's event dump", () => {
+  const why = 'no caller event: caller-2: a reply to "Hello there!" within 60000 ms; caller ' +
+    'events: [{"ev":"said"}]; stderr tail:\nline';
+  assertEquals(
+    shortWhy(why),
+    'no caller event: caller-2: a reply to "Hello there!" within 60000 ms',
+  );
+  assertEquals(shortWhy(undefined), "");
+  const level = {
+    n: 4,
+    calls: [],
+    replyP50Ms: 2054.4,
+    replyP95Ms: 4718.6,
+    goodbyeShare: 0.75,
+    completedShare: 0.75,
+    idleTreeRssMiB: 900,
+    peakTreeRssMiB: 2024,
+    rssPerCallMiB: 281,
+    cpuSecondsPerCall: 15.3,
+    coresPerCall: 0.41,
+    holds: false,
+    why: `1 call(s) failed: ${why}`,
+  };
+  const table = roomLoadTable({ levels: [level] } as unknown as RoomLoadResult);
+  assertEquals(
+    table.split("\n")[2],
+    '| 4 | 2054 / 4719 | 75 % | 75 % | 281 | 15.3 s, 0.41 | no: 1 call(s) failed: no caller event: caller-2: a reply to "Hello there!" within 60000 ms |',
+  );
+});
