@@ -81,6 +81,12 @@ export interface LevelResult {
   rssPerCallMiB: number;
   cpuSecondsPerCall: number;
   coresPerCall: number;
+  /**
+   * Utterances the simulated STT could not recognize in this level (empty final transcripts): a
+   * caller starved of CPU garbles its phrase, the agent hears nothing to answer, and that call
+   * fails waiting for a reply; the agent is not what failed then.
+   */
+  unrecognized: number;
   holds: boolean;
   why?: string;
 }
@@ -266,6 +272,7 @@ async function runLevel(room: RealRoom, workerPid: number, n: number): Promise<L
     peakTreeRssMiB = Math.max(peakTreeRssMiB, rss());
   }, 250);
   const cpuBefore = treeCpuSeconds(workerPid);
+  const logFrom = room.gateway.log.length;
   const processes = await Promise.all(
     Array.from(
       { length: Math.ceil(n / CALLERS_PER_PROCESS) },
@@ -304,6 +311,9 @@ async function runLevel(room: RealRoom, workerPid: number, n: number): Promise<L
     rssPerCallMiB: (peakTreeRssMiB - idleTreeRssMiB) / n,
     cpuSecondsPerCall: cpu / n,
     coresPerCall: cpu / n / (median(durations) / 1000),
+    unrecognized:
+      room.gateway.log.slice(logFrom).filter((e) => e.kind === "stt_final" && e.text.trim() === "")
+        .length,
     holds: false,
   };
   return level;
@@ -339,8 +349,11 @@ export async function runRoomLoad(
     console.error(`room load: ${n} concurrent call(s)...`);
     const level = await runLevel(room, worker.pid, n);
     if (n === levels[0]) baseline = level.replyP95Ms;
+    const unheard = level.unrecognized > 0
+      ? ` (the STT could not recognize ${level.unrecognized} utterance(s) of starved callers)`
+      : "";
     const why = level.completedShare < 1
-      ? `${Math.round((1 - level.completedShare) * n)} call(s) failed: ${
+      ? `${Math.round((1 - level.completedShare) * n)} call(s) failed${unheard}: ${
         level.calls.find((c) => !c.ok)?.error
       }`
       : level.goodbyeShare < 1

@@ -21,6 +21,7 @@ Deno.test("room load: a level's reason is one line in the table, without the cal
     rssPerCallMiB: 281,
     cpuSecondsPerCall: 15.3,
     coresPerCall: 0.41,
+    unrecognized: 1,
     holds: false,
     why: `1 call(s) failed: ${why}`,
   };
