@@ -15,12 +15,12 @@
  *
  * @module
  */
-import { availableParallelism, cpus, hostname, totalmem } from "node:os";
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { type ConsoleRun, consoleRun, LATENCY } from "./console_run.ts";
 import { prepareNodePeer } from "./node_peer/setup.ts";
 import { join, ROOT } from "./node_peer/paths_root.ts";
-import { loadavg } from "./proc.ts";
+import { loadavg, type MachineInfo, machineInfo } from "./proc.ts";
 import { denoRuntime, nodeRuntime, type Runtime } from "./runtimes.ts";
 import { formatSummary, pairedRatio, summarize, type Summary } from "./stats.ts";
 import { suiteRun } from "./suite.ts";
@@ -48,13 +48,7 @@ export interface Row {
 export interface BenchResult {
   date: string;
   command: string;
-  machine: {
-    hostname: string;
-    cpu: string;
-    cores: number;
-    memGiB: number;
-    kernel: string;
-  };
+  machine: MachineInfo;
   runtimes: { deno: string; node: string; nodePackages: Record<string, string> };
   stand_in_latency: typeof LATENCY;
   loadavg: { start: number[]; end: number[] };
@@ -354,20 +348,6 @@ export async function runRoomOnly(args: string[]): Promise<void> {
   await reportRoom(room, !values["no-readme"]);
 }
 
-function machine(): BenchResult["machine"] {
-  let kernel = "";
-  try {
-    kernel = Deno.readTextFileSync("/proc/sys/kernel/osrelease").trim();
-  } catch { /* not linux */ }
-  return {
-    hostname: hostname(),
-    cpu: cpus()[0]?.model ?? "unknown",
-    cores: availableParallelism(),
-    memGiB: Math.round(totalmem() / 2 ** 30),
-    kernel,
-  };
-}
-
 async function pairs<T>(
   label: string,
   runs: number,
@@ -440,7 +420,7 @@ export async function runBench(args: string[]): Promise<BenchResult> {
     const result: BenchResult = {
       date: new Date().toISOString(),
       command: `deno task bench ${args.join(" ")}`.trim(),
-      machine: machine(),
+      machine: machineInfo(),
       runtimes: { deno: rts.deno.version, node: rts.node.version, nodePackages: peer.versions },
       stand_in_latency: LATENCY,
       loadavg: { start: startLoad, end: endLoad },

@@ -5,6 +5,33 @@
  * @module
  */
 
+import { availableParallelism, cpus, hostname, totalmem } from "node:os";
+
+/** The machine a benchmark ran on, as its results record it. */
+export interface MachineInfo {
+  hostname: string;
+  cpu: string;
+  cores: number;
+  memGiB: number;
+  /** Linux kernel release; empty elsewhere. */
+  kernel: string;
+}
+
+/** This machine, for a benchmark's results. */
+export function machineInfo(): MachineInfo {
+  let kernel = "";
+  try {
+    kernel = Deno.readTextFileSync("/proc/sys/kernel/osrelease").trim();
+  } catch { /* not linux */ }
+  return {
+    hostname: hostname(),
+    cpu: cpus()[0]?.model ?? "unknown",
+    cores: availableParallelism(),
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    kernel,
+  };
+}
+
 /** Memory of one process, from `/proc/<pid>/status`, in KiB. */
 export interface ProcMemory {
   pid: number;

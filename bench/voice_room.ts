@@ -14,7 +14,6 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { listDescendants } from "../core/process_tree.ts";
 import { HELLO, RealRoom, realRoomProblem } from "../testbed/real_room.ts";
 import { runInSandbox } from "../testbed/sandbox.ts";
 import { fromFileUrl } from "../testbed/paths.ts";
@@ -38,20 +37,7 @@ export interface PeerSpawn {
 }
 
 async function killInferenceProcess(worker: WorkerProcess): Promise<void> {
-  const pids = await until(
-    () => {
-      const found = listDescendants(worker.pid).filter((pid) => {
-        try {
-          return Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes("inference_proc");
-        } catch {
-          return false;
-        }
-      });
-      return found.length > 0 ? found : undefined;
-    },
-    60_000,
-    "the worker's inference process",
-  );
+  const pids = await worker.inferenceProcesses(60_000);
   for (const pid of pids) Deno.kill(pid, "SIGKILL");
 }
 

@@ -54,6 +54,27 @@ export class WorkerProcess {
     return this.child.pid;
   }
 
+  /**
+   * The PIDs of agents-js's inference process(es) under this worker (it hosts the local
+   * end-of-turn model), once there is one, within `timeoutMs`.
+   */
+  inferenceProcesses(timeoutMs: number): Promise<number[]> {
+    return until(
+      () => {
+        const found = listDescendants(this.pid).filter((pid) => {
+          try {
+            return Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes("inference_proc");
+          } catch {
+            return false; // gone meanwhile
+          }
+        });
+        return found.length > 0 ? found : undefined;
+      },
+      timeoutMs,
+      "the worker's inference process",
+    );
+  }
+
   /** All output so far, one string. */
   get output(): string {
     return this.lines.join("\n");

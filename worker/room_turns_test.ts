@@ -11,7 +11,6 @@
  * `console/e2e_voice_turns_test.ts`).
  */
 import { assert, assertEquals } from "@std/assert";
-import { listDescendants } from "../core/process_tree.ts";
 import type { Caller } from "../testbed/caller/mod.ts";
 import { HELLO, RealRoom, realRoomTest } from "../testbed/real_room.ts";
 import { until } from "../testbed/wait.ts";
@@ -96,20 +95,7 @@ realRoomTest(
   async () => {
     await using room = await RealRoom.start({ gateway: GATEWAY });
     const worker = await room.startWorker(["start"], { TURN_DETECTION: "default" });
-    const inference = await until(
-      () => {
-        const found = listDescendants(worker.pid).filter((pid) => {
-          try {
-            return Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes("inference_proc");
-          } catch {
-            return false;
-          }
-        });
-        return found.length > 0 ? found : undefined;
-      },
-      30_000,
-      "the worker's inference process",
-    );
+    const inference = await worker.inferenceProcesses(30_000);
     assertEquals(inference.length, 1, "one inference process");
     Deno.kill(inference[0], "SIGKILL");
     const caller = await room.call();

@@ -9,6 +9,7 @@
 import type { ConsoleRun } from "../console_run.ts";
 import { formatSummary, median, pairedRatio, summarize, type Summary } from "../stats.ts";
 import type { WorkerRun } from "../worker_run.ts";
+import type { MachineInfo } from "../proc.ts";
 import type { PythonConsoleRun } from "./console_run.ts";
 import type { AgentRuntime } from "./room_agent.ts";
 import type { RoomPerfRun } from "./room_perf.ts";
@@ -57,7 +58,7 @@ export interface PerfRow {
 export interface ComparisonResult {
   date: string;
   command: string;
-  machine: { hostname: string; cpu: string; cores: number; memGiB: number; kernel: string };
+  machine: MachineInfo;
   versions: {
     deno: string;
     node?: string;

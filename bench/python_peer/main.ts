@@ -19,13 +19,12 @@
  *
  * @module
  */
-import { availableParallelism, cpus, hostname, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { MODEL_LATENCY } from "../../testbed/real_room.ts";
 import { runInSandbox } from "../../testbed/sandbox.ts";
 import { fromFileUrl, join, ROOT } from "../node_peer/paths_root.ts";
 import { type NodePeer, prepareNodePeer } from "../node_peer/setup.ts";
-import { loadavg } from "../proc.ts";
+import { loadavg, machineInfo } from "../proc.ts";
 import { denoRuntime, nodeRuntime } from "../runtimes.ts";
 import {
   type ComparisonResult,
@@ -89,20 +88,6 @@ export function parseComparisonArgs(args: string[]) {
     silenceMs: 1000 * whole("silence-s", values["silence-s"], 1),
     render: values.render,
     readme: !values["no-readme"],
-  };
-}
-
-function machine(): ComparisonResult["machine"] {
-  let kernel = "";
-  try {
-    kernel = Deno.readTextFileSync("/proc/sys/kernel/osrelease").trim();
-  } catch { /* not linux */ }
-  return {
-    hostname: hostname(),
-    cpu: cpus()[0]?.model ?? "unknown",
-    cores: availableParallelism(),
-    memGiB: Math.round(totalmem() / 2 ** 30),
-    kernel,
   };
 }
 
@@ -189,7 +174,7 @@ export async function runPythonComparison(args: string[]): Promise<ComparisonRes
   const result: ComparisonResult = {
     date: new Date().toISOString(),
     command: `deno task bench:python ${args.join(" ")}`.trim(),
-    machine: machine(),
+    machine: machineInfo(),
     versions: {
       deno: denoRuntime(ROOT).version,
       node: node ? nodeRuntime(node).version : undefined,
