@@ -301,7 +301,8 @@ source (a snapshot of livekit/livekit-cli, not committed) with server-sdk-go v2.
 site of \`lk agent deploy\` adapted to it; the bench runs it when it finds it (\`LK_BIN\`,
 \`~/.cache/exit-message/lk-v2.16.4/lk\`, or PATH) and says why not otherwise.`;
 
-async function reportRoom(room: RoomLoadResult, readme: boolean): Promise<void> {
+/** Prints the room load result, writes its JSON and (with `readme`) the README block. */
+export async function reportRoom(room: RoomLoadResult, readme: boolean): Promise<void> {
   const header = [
     `Date: ${
       room.date.slice(0, 16).replace("T", " ")

@@ -433,16 +433,20 @@ export async function roomLoadInSandbox(
 /** The load table as Markdown. */
 export function roomLoadTable(r: RoomLoadResult): string {
   const lines = [
-    "| Concurrent calls | Reply latency p50 / p95 (ms) | Goodbye heard in full | Calls completed | RSS per call (MiB) | CPU per call (s, cores) | Holds |",
+    "| Concurrent calls | Reply latency p50 / p95 (ms) | Goodbye heard in full, of the calls that said bye | Calls completed | RSS per call (MiB) | CPU per call (s, cores) | Holds |",
     "| --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const l of r.levels) {
+    const bye = l.calls.filter((c) => c.byeToFirstAudioMs !== undefined);
+    const heard = bye.filter((c) => c.goodbyeHeardInFull).length;
     lines.push(
-      `| ${l.n} | ${Math.round(l.replyP50Ms)} / ${Math.round(l.replyP95Ms)} | ${
-        Math.round(l.goodbyeShare * 100)
-      } % | ${Math.round(l.completedShare * 100)} % | ${l.rssPerCallMiB.toFixed(0)} | ${
-        l.cpuSecondsPerCall.toFixed(1)
-      } s, ${l.coresPerCall.toFixed(2)} | ${l.holds ? "yes" : `no: ${shortWhy(l.why)}`} |`,
+      `| ${l.n} | ${Math.round(l.replyP50Ms)} / ${
+        Math.round(l.replyP95Ms)
+      } | ${heard} of ${bye.length} | ${Math.round(l.completedShare * 100)} % | ${
+        l.rssPerCallMiB.toFixed(0)
+      } | ${l.cpuSecondsPerCall.toFixed(1)} s, ${l.coresPerCall.toFixed(2)} | ${
+        l.holds ? "yes" : `no: ${shortWhy(l.why)}`
+      } |`,
     );
   }
   return lines.join("\n");

@@ -11,7 +11,10 @@ Deno.test("room load: a level's reason is one line in the table, without the cal
   assertEquals(shortWhy(undefined), "");
   const level = {
     n: 4,
-    calls: [],
+    calls: [
+      { ok: true, replyLatencyMs: [1], goodbyeHeardInFull: true, byeToFirstAudioMs: 500 },
+      { ok: false, replyLatencyMs: [], goodbyeHeardInFull: false },
+    ],
     replyP50Ms: 2054.4,
     replyP95Ms: 4718.6,
     goodbyeShare: 0.75,
@@ -28,6 +31,6 @@ Deno.test("room load: a level's reason is one line in the table, without the cal
   const table = roomLoadTable({ levels: [level] } as unknown as RoomLoadResult);
   assertEquals(
     table.split("\n")[2],
-    '| 4 | 2054 / 4719 | 75 % | 75 % | 281 | 15.3 s, 0.41 | no: 1 call(s) failed: no caller event: caller-2: a reply to "Hello there!" within 60000 ms |',
+    '| 4 | 2054 / 4719 | 1 of 1 | 75 % | 281 | 15.3 s, 0.41 | no: 1 call(s) failed: no caller event: caller-2: a reply to "Hello there!" within 60000 ms |',
   );
 });
