@@ -226,10 +226,10 @@ export class RealRoom {
   }
 }
 
-/** The JSON log lines of a worker (and its job processes) so far. */
-export function jsonLines(worker: WorkerProcess): LogLine[] {
+/** The JSON log lines of a worker (and its job processes) so far, from its output line `from` on. */
+export function jsonLines(worker: WorkerProcess, from = 0): LogLine[] {
   const out: LogLine[] = [];
-  for (const line of worker.lines) {
+  for (const line of worker.lines.slice(from)) {
     if (!line.startsWith("{")) continue;
     try {
       out.push(JSON.parse(line));
