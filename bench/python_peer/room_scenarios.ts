@@ -368,7 +368,12 @@ export async function sayOrGone(
   const gone = caller.events().find((e) => e.ev === "disconnected");
   if (gone?.ev === "disconnected") return { gone: { reason: gone.reason, at: gone.at } };
   const since = caller.phones.events.length;
-  await caller.phones.send({ op: "say", id: caller.id, text });
+  await caller.phones.send({
+    op: "say",
+    id: caller.id,
+    text,
+    pitchHz: caller.phones.pitchOf(text),
+  });
   const e = await caller.phones.waitFor(
     (e) =>
       "id" in e && e.id === caller.id && caller.phones.events.indexOf(e) >= since &&

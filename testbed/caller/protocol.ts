@@ -25,8 +25,11 @@ export type CallerCommand =
     id: string;
     /** Rendered with the simulation's synthetic voice. */
     text: string;
-    /** The voice's pitch: a phrasebook phrase's own, so the simulated STT recognizes it. */
-    pitchHz?: number;
+    /**
+     * The voice's pitch: a phrasebook phrase's own, so the simulated STT recognizes it (undefined:
+     * the default voice). Required, so that no sender forgets it: `CallerProcess.pitchOf`.
+     */
+    pitchHz: number | undefined;
   }
   | { op: "hangup"; id: string }
   | {
