@@ -1,6 +1,6 @@
 /**
  * The exit flow on the real agents-js session: the library's FakeLLM and
- * FakeSTT, a recording TTS and a real-time fake speaker (stand_in/), the
+ * FakeSTT, a recording TTS and a real-time fake speaker (testing/fakes/), the
  * project's own agent, tool and job glue.
  */
 import { initializeLogger, JobProcess, stt, voice } from "@livekit/agents";
@@ -17,13 +17,13 @@ import { CallEnding, TIMED_OUT, withTimeout } from "./core/ending.ts";
 import { endJobAfterClose, watchHangup } from "./core/job.ts";
 import { createSession } from "./core/session.ts";
 import { prewarm, type PrewarmData, prewarmedVad } from "./prewarm.ts";
-import { captureLogs } from "./testbed/log_capture.ts";
+import { captureLogs } from "./testing/log_capture.ts";
 import {
   fakeSpeechMs,
   RecordingAudioOutput,
   RecordingJob,
   RecordingTTS,
-} from "./stand_in/session_fakes.ts";
+} from "./testing/fakes/session_fakes.ts";
 
 initializeLogger({ pretty: false, level: "warn" });
 // One process-wide prewarm, as a job process has: every session below reuses its VAD.

@@ -5,7 +5,7 @@
  */
 import { assertEquals, assertStringIncludes } from "@std/assert";
 import { USAGE_EXIT_CODE } from "./core/errors.ts";
-import { runMain } from "./testbed/process.ts";
+import { runMain } from "./testing/process.ts";
 
 const KEYS = {
   LIVEKIT_API_KEY: "devkey",

@@ -23,8 +23,8 @@ import { availableParallelism, cpus, totalmem } from "node:os";
 import { parseArgs } from "node:util";
 import { GOODBYE } from "../agent.ts";
 import { readWavFile } from "../console/wav.ts";
-import { type Caller, CallerProcess } from "../testbed/caller/mod.ts";
-import { findHeard, inFull } from "../testbed/caller/heard.ts";
+import { type Caller, CallerProcess } from "../testing/real_room/caller/mod.ts";
+import { findHeard, inFull } from "../testing/real_room/caller/heard.ts";
 import {
   BYE,
   CALLER_VOICE,
@@ -33,9 +33,9 @@ import {
   QUESTION,
   RealRoom,
   realRoomProblem,
-} from "../testbed/real_room.ts";
-import { runInSandbox } from "../testbed/sandbox.ts";
-import { fromFileUrl } from "../testbed/paths.ts";
+} from "../testing/real_room/real_room.ts";
+import { runInSandbox } from "../testing/real_room/sandbox.ts";
+import { fromFileUrl } from "../testing/paths.ts";
 import { descendants, treeCpuSeconds, treeMemory } from "./proc.ts";
 import { median } from "./stats.ts";
 

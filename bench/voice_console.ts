@@ -1,7 +1,7 @@
 /**
  * The voice path through the console protocol: the agent's half under one runtime (Deno, or the
  * Node peer), the project's broker streaming the simulation's synthetic voice as a microphone,
- * and the simulation (`testbed/console_voice.ts`). Each session says "Hello there!" a few times;
+ * and the simulation (`testing/console_voice.ts`). Each session says "Hello there!" a few times;
  * every part of each turn is read off the wire (the agent's own event stamps), the simulation's
  * log and the broker's playout.
  *
@@ -9,8 +9,8 @@
  */
 import { AgentSession as pb } from "@livekit/protocol";
 import { offlineBrain } from "../simulation/mod.ts";
-import { gatewayEpoch, type ReceivedEvent, VoiceConsole } from "../testbed/console_voice.ts";
-import { HELLO, PHRASES } from "../testbed/real_room.ts";
+import { gatewayEpoch, type ReceivedEvent, VoiceConsole } from "../testing/console_voice.ts";
+import { HELLO, PHRASES } from "../testing/real_room/real_room.ts";
 import { loadavg, sleep } from "./proc.ts";
 import type { Runtime } from "./runtimes.ts";
 import { VOICE_LATENCY, type VoiceMode, type VoiceTurn, withShare } from "./voice_parts.ts";

@@ -14,11 +14,11 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { HELLO, RealRoom, realRoomProblem } from "../testbed/real_room.ts";
-import { runInSandbox } from "../testbed/sandbox.ts";
-import { fromFileUrl } from "../testbed/paths.ts";
-import { until } from "../testbed/wait.ts";
-import type { WorkerProcess } from "../testbed/worker_process.ts";
+import { HELLO, RealRoom, realRoomProblem } from "../testing/real_room/real_room.ts";
+import { runInSandbox } from "../testing/real_room/sandbox.ts";
+import { fromFileUrl } from "../testing/paths.ts";
+import { until } from "../testing/wait.ts";
+import type { WorkerProcess } from "../testing/real_room/worker_process.ts";
 import { loadavg, sleep } from "./proc.ts";
 import { modelTimes, turnDetectionOf, voiceGateway } from "./voice_console.ts";
 import {

@@ -1,11 +1,11 @@
 /**
  * One worker run: `main.ts start` under one runtime against the loopback worker endpoint
- * stand-in (`stand_in/worker_server`), timed from launch to registered with every idle job
+ * stand-in (`testing/fakes/worker_server.ts`), timed from launch to registered with every idle job
  * process prewarmed; then the memory of each process of the idle worker.
  *
  * @module
  */
-import { WorkerServerStandIn } from "../stand_in/worker_server/mod.ts";
+import { WorkerServerStandIn } from "../testing/fakes/worker_server.ts";
 import { Child, killPids, type ProcMemory, pssKiB, sleep, TreeSampler } from "./proc.ts";
 import { childEnv, type Runtime } from "./runtimes.ts";
 

@@ -246,7 +246,7 @@ function freePort(): number {
 /** `start` against the worker-server stand-in: register, prewarm, a job, SIGTERM drain. */
 export function smokeWorker(inv: Invocation, cwd: string): Promise<CheckResult> {
   return timed("start (register, prewarm, job, SIGTERM)", async () => {
-    const { WorkerServerStandIn } = await import("../stand_in/worker_server/mod.ts");
+    const { WorkerServerStandIn } = await import("../testing/fakes/worker_server.ts");
     const { startGateway } = await import("../simulation/mod.ts");
     const server = await WorkerServerStandIn.start();
     const { apiKey, apiSecret } = server.credentials;

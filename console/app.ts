@@ -11,7 +11,7 @@ import { formatDeviceTable } from "./devices.ts";
 import { type InputHandle, startInput } from "./input.ts";
 import { type EndingCause, quitHint } from "./keys.ts";
 import { LatencyLog } from "./latency.ts";
-import { turnDetectionOf, TurnPartsTracker } from "./turn_parts.ts";
+import { turnDetectionOf, TurnPartsTracker } from "./turn_view.ts";
 import { type PlayedSink, Playout } from "./playout.ts";
 import { listAudioDevices } from "./portaudio.ts";
 import { SessionRecorder } from "./recorder.ts";

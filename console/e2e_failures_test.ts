@@ -11,7 +11,7 @@ import { agentCommand, AgentProcess } from "./agent_process.ts";
 import { Playout } from "./playout.ts";
 import { agentPid, ConsoleProc, MAIN, settled } from "./testdata/harness.ts";
 import { encodeWav } from "./wav.ts";
-import { bounded } from "../testbed/wait.ts";
+import { bounded } from "../testing/wait.ts";
 
 const opts = { sanitizeOps: true, sanitizeResources: true };
 const HARNESS = new URL("./testdata/run_console.ts", import.meta.url).pathname;

@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { type LlmBrain, startGateway } from "../simulation/mod.ts";
-import { KEY, SECRET } from "../simulation/test_support.ts";
+import { KEY, SECRET } from "../testing/simulation_support.ts";
 import { ConsoleProc, MAIN, settled } from "./testdata/harness.ts";
 import { MODEL_FAILURE_EXIT } from "./app.ts";
 

@@ -15,8 +15,8 @@ import { assert, assertEquals, assertGreater } from "@std/assert";
 import type { TurnDetection } from "../core/config.ts";
 import { FALLBACK_PROBABILITY } from "../core/turn_detection.ts";
 import { type EotFault, offlineBrain } from "../simulation/mod.ts";
-import { type ReceivedEvent, VoiceConsole } from "../testbed/console_voice.ts";
-import { HELLO, MODEL_LATENCY, PHRASES } from "../testbed/real_room.ts";
+import { type ReceivedEvent, VoiceConsole } from "../testing/console_voice.ts";
+import { HELLO, MODEL_LATENCY, PHRASES } from "../testing/real_room/real_room.ts";
 
 interface Prediction {
   probability: number;

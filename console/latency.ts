@@ -16,7 +16,7 @@
  * @module
  */
 import type { AgentSession as pb } from "@livekit/protocol";
-import { decidedByText, type TurnParts } from "./turn_parts.ts";
+import { decidedByText, type TurnParts } from "./turn_view.ts";
 
 /** A figure above this many seconds is marked slow. */
 export const SLOW_S = 1;
@@ -117,7 +117,7 @@ export class LatencyLog {
 
   /**
    * An agent reply was added with these metrics, and the parts of the spoken turn it answers
-   * (`console/turn_parts.ts`); returns its figures (recorded for the summary).
+   * (`console/turn_view.ts`); returns its figures (recorded for the summary).
    */
   reply(metrics: pb.MetricsReport | undefined, parts?: TurnParts): TurnLatency {
     const l = latencyFromMetrics(metrics);

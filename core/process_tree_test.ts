@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
 import { isAlive, killDescendants, listDescendants } from "./process_tree.ts";
-import { until } from "../testbed/wait.ts";
+import { until } from "../testing/wait.ts";
 
 Deno.test("finds a process's descendants and ends them all by PID, grandchildren included", async () => {
   // sh -> (sleep, sh -> sleep): the grandchild must not escape to init when its parent dies.

@@ -4,8 +4,8 @@ import type { voice } from "@livekit/agents";
 import { DisconnectReason, RoomEvent } from "@livekit/rtc-node";
 import { CallEnding } from "./ending.ts";
 import { watchRoomLink } from "./room_link.ts";
-import { captureLogs } from "../testbed/log_capture.ts";
-import { until } from "../testbed/wait.ts";
+import { captureLogs } from "../testing/log_capture.ts";
+import { until } from "../testing/wait.ts";
 
 function fakeSession() {
   const shutdowns: { drain?: boolean }[] = [];

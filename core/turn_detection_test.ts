@@ -10,8 +10,8 @@
 import { inference, type ipc } from "@livekit/agents";
 import { AudioFrame } from "@livekit/rtc-node";
 import { assert, assertEquals, assertInstanceOf, assertMatch } from "@std/assert";
-import { captureLogs } from "../testbed/log_capture.ts";
-import { until } from "../testbed/wait.ts";
+import { captureLogs } from "../testing/log_capture.ts";
+import { until } from "../testing/wait.ts";
 import { LocalEotModel } from "./local_eot_model.ts";
 import {
   EOT_INFERENCE_METHOD,

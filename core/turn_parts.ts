@@ -8,7 +8,7 @@
  *
  * - {@link turnParts}: the pure computation; {@link describeTurn}: one line of text.
  * - {@link watchTurnParts}: logs one line per turn in the agent.
- * - `console/turn_parts.ts`: the same parts from the events a console broker receives.
+ * - `console/turn_view.ts`: the same parts from the events a console broker receives.
  *
  * @module
  */

@@ -6,7 +6,7 @@ import { Duration, Timestamp } from "@bufbuild/protobuf";
 import { AgentSession as pb } from "@livekit/protocol";
 import { assertEquals, assertMatch } from "@std/assert";
 import { describeTurn, turnFields, turnParts } from "./turn_parts.ts";
-import { TurnPartsTracker } from "../console/turn_parts.ts";
+import { TurnPartsTracker } from "../console/turn_view.ts";
 
 const END = 1_800_000_000; // epoch seconds of the end of speech
 

@@ -34,9 +34,9 @@ import {
   synthesizeVoice,
   ttsDurationMs,
 } from "../simulation/mod.ts";
-import { startCpuLoad } from "../testbed/cpu_load.ts";
-import { MAIN } from "../testbed/process.ts";
-import { until } from "../testbed/wait.ts";
+import { startCpuLoad } from "../testing/cpu_load.ts";
+import { MAIN } from "../testing/process.ts";
+import { until } from "../testing/wait.ts";
 
 /** GOODBYE_TIMEOUT_MS given to the agent under test. */
 const G = 1_500;

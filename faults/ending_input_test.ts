@@ -21,8 +21,8 @@ import { assert, assertEquals } from "@std/assert";
 import { GOODBYE } from "../agent.ts";
 import { guardedTextInput } from "../core/reply_guard.ts";
 import { OFFLINE_GOODBYE_TEXT, ttsDurationMs } from "../simulation/mod.ts";
-import { startCpuLoad } from "../testbed/cpu_load.ts";
-import { type FaultCall, startFaultCall } from "./session_harness.ts";
+import { startCpuLoad } from "../testing/cpu_load.ts";
+import { type FaultCall, startFaultCall } from "../testing/session_harness.ts";
 
 const G = 3_000;
 

@@ -12,8 +12,8 @@ import { GOODBYE } from "../agent.ts";
 import { DEFAULT_APOLOGY } from "../core/config.ts";
 import type { FailedTurnReport } from "../core/console_report.ts";
 import { ttsDurationMs } from "../simulation/mod.ts";
-import { until } from "../testbed/wait.ts";
-import { type FaultCall, startFaultCall } from "./session_harness.ts";
+import { until } from "../testing/wait.ts";
+import { type FaultCall, startFaultCall } from "../testing/session_harness.ts";
 
 const G = 1_500;
 /** A failure after one attempt, so a test of three failed turns takes seconds, not 15. */

@@ -14,9 +14,9 @@ import { assert, assertEquals, assertGreater, assertLess } from "@std/assert";
 import { GOODBYE } from "../agent.ts";
 import { closeBoundMs, LIBRARY_CLOSE_COMMIT_MS } from "../core/bounds.ts";
 import { type LlmBrain, OFFLINE_GOODBYE_TEXT, ttsDurationMs } from "../simulation/mod.ts";
-import { LibraryShutdownJob, type PlayedSegment } from "../stand_in/session_fakes.ts";
-import { until } from "../testbed/wait.ts";
-import { type FaultCall, startFaultCall } from "./session_harness.ts";
+import { LibraryShutdownJob, type PlayedSegment } from "../testing/fakes/session_fakes.ts";
+import { until } from "../testing/wait.ts";
+import { type FaultCall, startFaultCall } from "../testing/session_harness.ts";
 
 /** Goodbye bound used by these tests (production: GOODBYE_TIMEOUT_MS, 10 s). */
 const G = 1_500;

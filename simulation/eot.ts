@@ -18,6 +18,7 @@
  */
 import { Duration, Timestamp } from "@bufbuild/protobuf";
 import { AgentInference } from "@livekit/protocol";
+import { type Endpoint, jsonResponse } from "./endpoint.ts";
 
 /** Options of the simulated turn detector. */
 export interface EotOptions {
@@ -235,4 +236,26 @@ export function offlineTurnDetection(mode: string | undefined): string {
     default:
       return `turn detection: the simulation's end-of-turn model (answers "finished" in ${DEFAULT_EOT_LATENCY_MS} ms; TURN_DETECTION=vad or stt to use endpointing)`;
   }
+}
+
+/** Answers `/v1/eot`: a {@link EotFault} refusal, or an upgraded socket served by {@link serveEot}. */
+export function serveEotRoute(req: Request, ep: Endpoint, options: EotOptions): Response {
+  const fault = ep.faults.eot;
+  if (fault === "not_found" || fault === "refuse") {
+    ep.fired("eot", fault);
+    return jsonResponse(fault === "refuse" ? 503 : 404, {
+      error: { message: `simulation: injected turn detector ${fault}` },
+    });
+  }
+  const up = ep.upgrade(req);
+  if (up instanceof Response) return up;
+  serveEot(up.socket, {
+    sessionId: `eot_sim_${ep.nextId()}`,
+    options: options,
+    fault: () => ep.faults.eot,
+    fired: (f, detail) => ep.fired("eot", f, detail),
+    emit: (e) => ep.emit(e),
+    lifetime: ep.lifetime,
+  });
+  return up.response;
 }

@@ -7,7 +7,7 @@
 import { asLanguageCode, inference } from "@livekit/agents";
 import { AudioFrame } from "@livekit/rtc-node";
 import { assert, assertEquals, assertGreaterOrEqual } from "@std/assert";
-import { captureLogs } from "../testbed/log_capture.ts";
+import { captureLogs } from "../testing/log_capture.ts";
 import { FALLBACK_PROBABILITY, GuardedEotExecutor } from "../core/turn_detection.ts";
 import {
   DEFAULT_EOT_PROBABILITY,
@@ -17,7 +17,7 @@ import {
   type GatewayOptions,
   startGateway,
 } from "./mod.ts";
-import { KEY, SECRET, within } from "./test_support.ts";
+import { KEY, SECRET, within } from "../testing/simulation_support.ts";
 
 function frames(n: number): AudioFrame[] {
   return Array.from({ length: n }, (_, f) => {

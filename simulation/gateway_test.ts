@@ -23,7 +23,7 @@ import {
   SECRET,
   userSays,
   within,
-} from "./test_support.ts";
+} from "../testing/simulation_support.ts";
 
 function request(messages: ChatMessage[], tools: string[] = ["end_session"]): LlmRequest {
   return {

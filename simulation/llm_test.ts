@@ -12,7 +12,7 @@ import {
   statusOf,
   userSays,
   within,
-} from "./test_support.ts";
+} from "../testing/simulation_support.ts";
 
 interface Collected {
   text: string;

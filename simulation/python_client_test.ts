@@ -12,9 +12,9 @@
  */
 import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
 import { existingPythonPeer } from "../bench/python_peer/setup.ts";
-import { fromFileUrl } from "../testbed/paths.ts";
+import { fromFileUrl } from "../testing/paths.ts";
 import { startGateway, synthesizeVoice, ttsDurationMs } from "./mod.ts";
-import { KEY, logged, SECRET } from "./test_support.ts";
+import { KEY, logged, SECRET } from "../testing/simulation_support.ts";
 
 const peer = await existingPythonPeer();
 const PROBE = fromFileUrl(new URL("../bench/python_peer/gateway_probe.py", import.meta.url));

@@ -12,7 +12,7 @@ import {
   SECRET,
   statusOf,
   within,
-} from "./test_support.ts";
+} from "../testing/simulation_support.ts";
 
 const RATE = 16000;
 

@@ -10,7 +10,7 @@ import {
   NO_RETRY,
   SECRET,
   within,
-} from "./test_support.ts";
+} from "../testing/simulation_support.ts";
 
 const VOICE = "9626c31c-bec5-4cca-baa8-f8ba9e84c8bc";
 

@@ -5,7 +5,7 @@
  * ends, and the worker keeps serving; SIGTERM then exits 143 with no process left.
  */
 import { assert, assertEquals } from "@std/assert";
-import { WorkerServerStandIn } from "../stand_in/worker_server/mod.ts";
+import { WorkerServerStandIn } from "../testing/fakes/worker_server.ts";
 import { ROOT, spawnWorker, waitAllDead, workerEnv } from "./testdata/harness.ts";
 
 Deno.test("main.ts start: real agent module, job fails to join the stand-in's room, worker keeps serving, SIGTERM exits 143 clean", async () => {

@@ -1,5 +1,5 @@
 import { assertEquals, assertMatch, assertRejects } from "@std/assert";
-import { WorkerServerStandIn } from "../stand_in/worker_server/mod.ts";
+import { WorkerServerStandIn } from "../testing/fakes/worker_server.ts";
 import { ConnectFailure, preflight, probeWorkerEndpoint, retryDelayMs } from "./preflight.ts";
 import { closedPort } from "./testdata/harness.ts";
 

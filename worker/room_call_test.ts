@@ -1,7 +1,7 @@
 /**
  * The agent in a real LiveKit room: `main.ts start` against the real livekit-server, a real
  * caller on rtc-node, the real Inference plugins against the loopback simulation. Everything
- * runs inside the test sandbox (`deno task test`); see `testbed/real_room.ts`.
+ * runs inside the test sandbox (`deno task test`); see `testing/real_room/real_room.ts`.
  *
  * The caller speaks phrases of the simulation's phrasebook in its synthetic voice, each at its own
  * pitch; the simulated STT recognizes each by that pitch (scripted per utterance), and the offline
@@ -12,12 +12,18 @@ import { assert, assertEquals, assertFalse } from "@std/assert";
 import { GOODBYE } from "../agent.ts";
 import { DELETE_ROOM_TIMEOUT_MS, FORCED_JOB_EXIT_MS } from "../core/bounds.ts";
 import { OFFLINE_GOODBYE_TEXT } from "../simulation/mod.ts";
-import { fromFileUrl } from "../testbed/paths.ts";
+import { fromFileUrl } from "../testing/paths.ts";
 import { SHORT_CLOSE_MS } from "./testdata/short_close_agent.ts";
-import { epochMs } from "../testbed/caller/mod.ts";
-import { goodbyeHeard, helloExchange, sayHeard } from "../testbed/room_checks.ts";
-import { BYE, HELLO, RealRoom, realRoomTest, sessionEnded } from "../testbed/real_room.ts";
-import { until } from "../testbed/wait.ts";
+import { epochMs } from "../testing/real_room/caller/mod.ts";
+import { goodbyeHeard, helloExchange, sayHeard } from "../testing/real_room/room_checks.ts";
+import {
+  BYE,
+  HELLO,
+  RealRoom,
+  realRoomTest,
+  sessionEnded,
+} from "../testing/real_room/real_room.ts";
+import { until } from "../testing/wait.ts";
 import { isAlive } from "../core/process_tree.ts";
 
 /** PID of the job process that served `room`, from its log lines. */

@@ -1,15 +1,21 @@
 /**
  * Operating the worker against a real LiveKit server: SIGTERM during a call, explicit dispatch
  * of a named agent, `connect --room`, and the server dying mid-call. Same set-up as
- * `room_call_test.ts` (see `testbed/real_room.ts`).
+ * `room_call_test.ts` (see `testing/real_room/real_room.ts`).
  */
 import { assert, assertEquals, assertFalse, assertMatch } from "@std/assert";
 import { ROOM_RECONNECT_TIMEOUT_MS } from "../core/bounds.ts";
 import { isAlive } from "../core/process_tree.ts";
-import { type Caller, epochMs } from "../testbed/caller/mod.ts";
-import { BYE, jsonLines, RealRoom, realRoomTest, sessionEnded } from "../testbed/real_room.ts";
-import { until } from "../testbed/wait.ts";
-import { goodbyeHeard, helloExchange, sayHeard } from "../testbed/room_checks.ts";
+import { type Caller, epochMs } from "../testing/real_room/caller/mod.ts";
+import {
+  BYE,
+  jsonLines,
+  RealRoom,
+  realRoomTest,
+  sessionEnded,
+} from "../testing/real_room/real_room.ts";
+import { until } from "../testing/wait.ts";
+import { goodbyeHeard, helloExchange, sayHeard } from "../testing/real_room/room_checks.ts";
 
 /**
  * Waits until livekit-server gave up dispatching a job for `caller`'s room (it logs the failed

@@ -2,7 +2,7 @@
  * Spoken turns in a real room, in every turn-detection mode and with the end-of-turn model's
  * endpoint failing or the worker's local model gone: the real livekit-server, a real caller
  * speaking the simulation's synthetic voice, `main.ts start` or `dev` (see
- * `testbed/real_room.ts`).
+ * `testing/real_room/real_room.ts`).
  *
  * Checked: what decided each turn, from the agent's own `turn:` line (`core/turn_parts.ts`); a
  * wait of the maximum endpointing delay may only come from a model's answer, never from a model
@@ -11,10 +11,10 @@
  * `console/e2e_voice_turns_test.ts`).
  */
 import { assert, assertEquals } from "@std/assert";
-import type { Caller } from "../testbed/caller/mod.ts";
-import { HELLO, RealRoom, realRoomTest } from "../testbed/real_room.ts";
-import { until } from "../testbed/wait.ts";
-import type { WorkerProcess } from "../testbed/worker_process.ts";
+import type { Caller } from "../testing/real_room/caller/mod.ts";
+import { HELLO, RealRoom, realRoomTest } from "../testing/real_room/real_room.ts";
+import { until } from "../testing/wait.ts";
+import type { WorkerProcess } from "../testing/real_room/worker_process.ts";
 
 const GATEWAY = { speech: { endSilenceMs: 1000 } };
 

@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertMatch, assertNotMatch } from "@std/assert";
 import { WorkerStatus } from "@livekit/protocol";
-import { WorkerServerStandIn } from "../stand_in/worker_server/mod.ts";
+import { WorkerServerStandIn } from "../testing/fakes/worker_server.ts";
 import {
   closedPort,
   readEvents,

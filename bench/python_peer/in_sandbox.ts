@@ -16,7 +16,7 @@
  */
 import { parseArgs } from "node:util";
 import { availableParallelism } from "node:os";
-import { RealRoom, realRoomProblem } from "../../testbed/real_room.ts";
+import { RealRoom, realRoomProblem } from "../../testing/real_room/real_room.ts";
 import { benchBrain, consoleRun } from "../console_run.ts";
 import type { NodePeer } from "../node_peer/setup.ts";
 import { descendants, killPids, loadavg } from "../proc.ts";

@@ -20,8 +20,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { MODEL_LATENCY } from "../../testbed/real_room.ts";
-import { runInSandbox } from "../../testbed/sandbox.ts";
+import { MODEL_LATENCY } from "../../testing/real_room/real_room.ts";
+import { runInSandbox } from "../../testing/real_room/sandbox.ts";
 import { fromFileUrl, join, ROOT } from "../node_peer/paths_root.ts";
 import { type NodePeer, prepareNodePeer } from "../node_peer/setup.ts";
 import { loadavg, machineInfo } from "../proc.ts";

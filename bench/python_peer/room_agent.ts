@@ -15,9 +15,9 @@
  *
  * @module
  */
-import type { Caller } from "../../testbed/caller/mod.ts";
-import type { RealRoom } from "../../testbed/real_room.ts";
-import { BLANK_ENV } from "../../testbed/worker_process.ts";
+import type { Caller } from "../../testing/real_room/caller/mod.ts";
+import type { RealRoom } from "../../testing/real_room/real_room.ts";
+import { BLANK_ENV } from "../../testing/real_room/worker_process.ts";
 import { isAlive } from "../../core/process_tree.ts";
 import { join, ROOT } from "../node_peer/paths_root.ts";
 import type { NodePeer } from "../node_peer/setup.ts";

@@ -15,9 +15,9 @@
  * @module
  */
 import { GOODBYE } from "../../agent.ts";
-import { type Caller, epochMs } from "../../testbed/caller/mod.ts";
-import { inFull } from "../../testbed/caller/heard.ts";
-import { BYE, HELLO, QUESTION, type RealRoom } from "../../testbed/real_room.ts";
+import { type Caller, epochMs } from "../../testing/real_room/caller/mod.ts";
+import { inFull } from "../../testing/real_room/caller/heard.ts";
+import { BYE, HELLO, QUESTION, type RealRoom } from "../../testing/real_room/real_room.ts";
 import { loadavg, sleep } from "../proc.ts";
 import {
   type AgentRuntime,

@@ -25,9 +25,9 @@
  */
 import { GOODBYE } from "../../agent.ts";
 import { readWavFile } from "../../console/wav.ts";
-import { type Caller, CALLER_SAMPLE_RATE, epochMs } from "../../testbed/caller/mod.ts";
-import { findHeard, type HeardMatch, inFull } from "../../testbed/caller/heard.ts";
-import { BYE, HELLO, QUESTION, type RealRoom } from "../../testbed/real_room.ts";
+import { type Caller, CALLER_SAMPLE_RATE, epochMs } from "../../testing/real_room/caller/mod.ts";
+import { findHeard, type HeardMatch, inFull } from "../../testing/real_room/caller/heard.ts";
+import { BYE, HELLO, QUESTION, type RealRoom } from "../../testing/real_room/real_room.ts";
 import type { GatewayEvent } from "../../simulation/mod.ts";
 import { sleep } from "../proc.ts";
 import type { StuckTask } from "./console_run.ts";

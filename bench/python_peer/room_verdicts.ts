@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { BYE } from "../../testbed/real_room.ts";
+import { BYE } from "../../testing/real_room/real_room.ts";
 import { median } from "../stats.ts";
 import type { AgentRuntime } from "./room_agent.ts";
 import type {

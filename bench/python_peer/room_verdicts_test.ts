@@ -8,7 +8,7 @@ import type {
   SigtermRecord,
   TalkOverRecord,
 } from "./room_scenarios.ts";
-import { BYE } from "../../testbed/real_room.ts";
+import { BYE } from "../../testing/real_room/real_room.ts";
 import {
   behaviourRows,
   behaviourTable,

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { WorkerServerStandIn } from "../../stand_in/worker_server/mod.ts";
+import { WorkerServerStandIn } from "../../testing/fakes/worker_server.ts";
 import { killPids, type ProcMemory, pssKiB, sleep, TreeSampler } from "../proc.ts";
 import { parseLogLine, type PeerLogLine, startPythonWorker, waitRegistered } from "./launcher.ts";
 import type { PythonPeer } from "./setup.ts";

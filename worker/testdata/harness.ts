@@ -1,7 +1,7 @@
 /**
  * Test support for the worker tests: the fixture worker (`run_worker.ts`, the fixture agent) as
  * a real child process, and the fixture agent's events file. The child-process handling itself
- * lives in `testbed/worker_process.ts`.
+ * lives in `testing/real_room/worker_process.ts`.
  * @module
  */
 import { fileURLToPath } from "node:url";
@@ -10,8 +10,8 @@ import {
   type SpawnOptions,
   spawnWorker as spawnProcess,
   type WorkerProcess,
-} from "../../testbed/worker_process.ts";
-import { bounded, until } from "../../testbed/wait.ts";
+} from "../../testing/real_room/worker_process.ts";
+import { bounded, until } from "../../testing/wait.ts";
 
 export {
   BLANK_ENV,
@@ -19,7 +19,7 @@ export {
   type SpawnOptions,
   waitAllDead,
   WorkerProcess,
-} from "../../testbed/worker_process.ts";
+} from "../../testing/real_room/worker_process.ts";
 
 /** The test entry that runs the worker with the fixture agent. */
 export const RUN_WORKER = fileURLToPath(new URL("./run_worker.ts", import.meta.url));

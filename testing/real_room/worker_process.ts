@@ -6,17 +6,17 @@
  *
  * @module
  */
-import { textLines } from "./lines.ts";
+import { textLines } from "../lines.ts";
 import { fileURLToPath } from "node:url";
-import { isAlive, killDescendants, listDescendants } from "../core/process_tree.ts";
-import { bounded, until } from "./wait.ts";
+import { isAlive, killDescendants, listDescendants } from "../../core/process_tree.ts";
+import { bounded, until } from "../wait.ts";
 
 const ECHO = Deno.env.get("WORKER_TEST_ECHO") === "1";
 
 /** Repository root (the directory holding deno.json). */
-export const ROOT = fileURLToPath(new URL("../", import.meta.url));
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** The project's command line. */
-export const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+export const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
 /** Options of {@link spawnWorker}. */
 export interface SpawnOptions {

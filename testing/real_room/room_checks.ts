@@ -4,12 +4,12 @@
  * @module
  */
 import { assert } from "@std/assert";
-import { readWavFile } from "../console/wav.ts";
+import { readWavFile } from "../../console/wav.ts";
 import type { Caller } from "./caller/mod.ts";
 import { findHeard, type HeardMatch, inFull } from "./caller/heard.ts";
-import { GOODBYE } from "../agent.ts";
+import { GOODBYE } from "../../agent.ts";
 import { HELLO, HELLO_REPLY_FIRST_SENTENCE, type RealRoom } from "./real_room.ts";
-import { until } from "./wait.ts";
+import { until } from "../wait.ts";
 
 /**
  * Says `text` and waits until the simulated STT transcribed it, failing with what it heard

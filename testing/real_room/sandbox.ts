@@ -9,7 +9,7 @@
  * sends stays inside a namespace the test run created. The livekit-server advertises the sandbox
  * address as its `node_ip`.
  *
- * `deno run -A testbed/sandbox.ts CMD [ARGS...]` runs CMD inside a fresh sandbox (as root with
+ * `deno run -A testing/real_room/sandbox.ts CMD [ARGS...]` runs CMD inside a fresh sandbox (as root with
  * `unshare --net`, otherwise with `unshare --net --map-root-user`, i.e. a user namespace, which
  * needs no privileges on most Linux systems) and exits with its status. Where no namespace can be
  * made (macOS, a kernel without user namespaces) it says why in one line and runs CMD as is, so
@@ -163,7 +163,7 @@ export async function runInSandbox(
 
 if (import.meta.main) {
   if (Deno.args.length === 0) {
-    console.error("usage: deno run -A testbed/sandbox.ts CMD [ARGS...]");
+    console.error("usage: deno run -A testing/real_room/sandbox.ts CMD [ARGS...]");
     Deno.exit(2);
   }
   Deno.exit(await runInSandbox(Deno.args, { required: Deno.env.get(REQUIRE_ENV) === "1" }));

@@ -1,5 +1,5 @@
 /**
- * The caller process: `deno run -A testbed/caller/main.ts`, driven over stdin/stdout (see
+ * The caller process: `deno run -A testing/real_room/caller/main.ts`, driven over stdin/stdout (see
  * `protocol.ts`). A process of its own, so the caller's WebRTC stack (rtc-node's native
  * threads) is as separate from the test runner as a phone is from the agent, and the test can
  * end it by PID.
@@ -7,8 +7,8 @@
  * @module
  */
 import { dispose } from "@livekit/rtc-node";
-import { textLines } from "../lines.ts";
-import { encodeWav } from "../../console/wav.ts";
+import { textLines } from "../../lines.ts";
+import { encodeWav } from "../../../console/wav.ts";
 import { Participant } from "./participant.ts";
 import { CALLER_SAMPLE_RATE, type CallerCommand, type CallerEvent } from "./protocol.ts";
 

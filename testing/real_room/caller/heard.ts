@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { synthesizeVoice } from "../../simulation/mod.ts";
+import { synthesizeVoice } from "../../../simulation/mod.ts";
 import { CALLER_SAMPLE_RATE } from "./protocol.ts";
 
 const BLOCK = CALLER_SAMPLE_RATE / 100; // 10 ms

@@ -8,11 +8,11 @@
  *
  * @module
  */
-import { textLines } from "./lines.ts";
+import { textLines } from "../lines.ts";
 import { createSocket } from "node:dgram";
 import { AgentDispatchClient, RoomServiceClient } from "livekit-server-sdk";
 import { SANDBOX_ADDRESS } from "./sandbox.ts";
-import { bounded, until } from "./wait.ts";
+import { bounded, until } from "../wait.ts";
 
 /** The pinned server: the newest tag whose go.mod has no `replace` directive. */
 export const LIVEKIT_SERVER_VERSION = "v1.13.5";

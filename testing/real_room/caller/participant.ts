@@ -23,7 +23,7 @@ import {
   TrackPublishOptions,
   TrackSource,
 } from "@livekit/rtc-node";
-import { synthesizeVoice } from "../../simulation/mod.ts";
+import { synthesizeVoice } from "../../../simulation/mod.ts";
 import { CALLER_SAMPLE_RATE, type CallerEvent, epochMs } from "./protocol.ts";
 
 const FRAME_SAMPLES = CALLER_SAMPLE_RATE / 50; // 20 ms, as a WebRTC microphone sends

@@ -20,7 +20,7 @@ import {
   offlineBrain,
   phrasePitches,
   startGateway,
-} from "../simulation/mod.ts";
+} from "../../simulation/mod.ts";
 import { type Caller, type CallerOptions, CallerProcess } from "./caller/mod.ts";
 import { findServer, LiveKitServer } from "./livekit_server.ts";
 import { REQUIRE_ENV, sandboxProblem } from "./sandbox.ts";

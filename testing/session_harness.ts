@@ -20,9 +20,9 @@ import {
   offlineBrain,
   startGateway,
 } from "../simulation/mod.ts";
-import { KEY, SECRET } from "../simulation/test_support.ts";
-import { captureLogs, type LogCapture, type LogLine } from "../testbed/log_capture.ts";
-import { RecordingAudioOutput, RecordingJob } from "../stand_in/session_fakes.ts";
+import { KEY, SECRET } from "./simulation_support.ts";
+import { captureLogs, type LogCapture, type LogLine } from "./log_capture.ts";
+import { RecordingAudioOutput, RecordingJob } from "./fakes/session_fakes.ts";
 
 export { RecordingJob };
 

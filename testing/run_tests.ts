@@ -12,8 +12,8 @@
  *
  * @module
  */
-import { buildServer, findServer } from "./livekit_server.ts";
-import { findExecutable, REQUIRE_ENV, runInSandbox } from "./sandbox.ts";
+import { buildServer, findServer } from "./real_room/livekit_server.ts";
+import { findExecutable, REQUIRE_ENV, runInSandbox } from "./real_room/sandbox.ts";
 
 const required = Deno.env.get(REQUIRE_ENV) === "1";
 

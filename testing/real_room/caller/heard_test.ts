@@ -1,7 +1,7 @@
 import { assert, assertAlmostEquals, assertEquals } from "@std/assert";
-import { synthesizeVoice } from "../../simulation/mod.ts";
-import { readWavFile } from "../../console/wav.ts";
-import { fromFileUrl } from "../paths.ts";
+import { synthesizeVoice } from "../../../simulation/mod.ts";
+import { readWavFile } from "../../../console/wav.ts";
+import { fromFileUrl } from "../../paths.ts";
 import { findHeard, inFull } from "./heard.ts";
 import { CALLER_SAMPLE_RATE } from "./protocol.ts";
 

@@ -17,16 +17,16 @@
  * @module
  */
 import { AccessToken } from "livekit-server-sdk";
-import { textLines } from "../lines.ts";
-import { fromFileUrl } from "../paths.ts";
-import { bounded } from "../wait.ts";
+import { textLines } from "../../lines.ts";
+import { fromFileUrl } from "../../paths.ts";
+import { bounded } from "../../wait.ts";
 import type { CallerCommand, CallerEvent } from "./protocol.ts";
 
 export { CALLER_SAMPLE_RATE, type CallerEvent, epochMs } from "./protocol.ts";
 export { HEARD_GAP_MS, HEARD_THRESHOLD } from "./participant.ts";
 
 const MAIN = fromFileUrl(new URL("./main.ts", import.meta.url));
-const CONFIG = fromFileUrl(new URL("../../deno.json", import.meta.url));
+const CONFIG = fromFileUrl(new URL("../../../deno.json", import.meta.url));
 
 /** What a caller needs of the server: its URL and a key pair to mint a token with. */
 export interface ServerAccess {

@@ -30,7 +30,7 @@ import {
 } from "../simulation/mod.ts";
 import { MAIN } from "./process.ts";
 import { bounded } from "./wait.ts";
-import { type SpawnOptions, spawnWorker, type WorkerProcess } from "./worker_process.ts";
+import { type SpawnOptions, spawnWorker, type WorkerProcess } from "./real_room/worker_process.ts";
 
 /** Epoch milliseconds with sub-millisecond precision. */
 export function epochMs(): number {

@@ -2,7 +2,7 @@ import { assertEquals, assertMatch } from "@std/assert";
 import { Duration, Timestamp } from "@bufbuild/protobuf";
 import { AgentSession as pb } from "@livekit/protocol";
 import { formatLatency, LatencyLog } from "./latency.ts";
-import { turnDetectionOf, TurnPartsTracker } from "./turn_parts.ts";
+import { turnDetectionOf, TurnPartsTracker } from "./turn_view.ts";
 
 const at = (epochMs: number) => Timestamp.fromDate(new Date(epochMs));
 const END = 1_700_000_000_000; // the end of the user's speech, epoch ms

@@ -8,7 +8,7 @@ import {
   WorkerMessage,
   WorkerStatus,
 } from "@livekit/protocol";
-import { signToken, verifyToken, WorkerServerStandIn } from "./mod.ts";
+import { signToken, verifyToken, WorkerServerStandIn } from "./worker_server.ts";
 
 /** A bare-bones worker client: what agents-js does on the wire, nothing more. */
 async function connectWorker(si: WorkerServerStandIn, secret = si.credentials.apiSecret) {

@@ -6,7 +6,7 @@
  */
 
 import { inference, initializeLogger, llm } from "@livekit/agents";
-import type { Gateway, GatewayEvent } from "./mod.ts";
+import type { Gateway, GatewayEvent } from "../simulation/mod.ts";
 
 /** Key pair the tests configure on both sides. */
 export const KEY = "devkey";
