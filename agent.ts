@@ -11,8 +11,11 @@ import { defineAgent, type JobContext, llm, type stt, voice } from "@livekit/age
 import type { AudioFrame } from "@livekit/rtc-node";
 import { DEFAULT_APOLOGY, readAgentConfig } from "./core/config.ts";
 import { consoleReporter } from "./core/console_report.ts";
-import { CallEnding, sayBounded } from "./core/ending.ts";
-import { type EndingBounds, endJobAfterClose, watchHangup, watchSignals } from "./core/job.ts";
+import { CallEnding } from "./core/ending.ts";
+import { watchHangup } from "./core/hangup.ts";
+import { type EndingBounds, endJobAfterClose } from "./core/job_end.ts";
+import { sayBounded } from "./core/say_bounded.ts";
+import { watchSignals } from "./core/signals.ts";
 import { guardedTextInput } from "./core/reply_guard.ts";
 import { closeModels, createSession, inferenceModels } from "./core/session.ts";
 import { watchRoomLink } from "./core/room_link.ts";
@@ -213,7 +216,7 @@ export class GoodbyeAgent extends voice.Agent {
 
 /** What a test may change in {@link createEntry}; production uses none of it. */
 export interface EntryOptions {
-  /** Bounds of the job's ending (see `EndingBounds` in core/job.ts). */
+  /** Bounds of the job's ending (see `EndingBounds` in core/job_end.ts). */
   ending?: EndingBounds;
 }
 

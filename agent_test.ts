@@ -13,8 +13,10 @@ import {
 } from "@livekit/rtc-node";
 import { assert, assertEquals, assertGreater, assertLess } from "@std/assert";
 import { GOODBYE, GoodbyeAgent, INSTRUCTIONS } from "./agent.ts";
-import { CallEnding, TIMED_OUT, withTimeout } from "./core/ending.ts";
-import { endJobAfterClose, watchHangup } from "./core/job.ts";
+import { CallEnding } from "./core/ending.ts";
+import { watchHangup } from "./core/hangup.ts";
+import { endJobAfterClose } from "./core/job_end.ts";
+import { TIMED_OUT, withTimeout } from "./core/timeout.ts";
 import { createSession } from "./core/session.ts";
 import { prewarm, type PrewarmData, prewarmedVad } from "./prewarm.ts";
 import { captureLogs } from "./testing/log_capture.ts";

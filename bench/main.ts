@@ -247,7 +247,7 @@ What the hang-up spends after the goodbye was heard (3d, 3e):
   starts, so no audio is at stake: it only lets a last STT transcript of the user land in the
   history. It is not configurable; skipping it needs a patch of agents-js (or ending the job on
   "goodbye played" without waiting for \`Close\`, which loses the \`Close\` bookkeeping).
-- 3e under Deno is the project's own log-flush grace (\`LOG_FLUSH_GRACE_MS\`, 200 ms, \`core/job.ts\`
+- 3e under Deno is the project's own log-flush grace (\`LOG_FLUSH_GRACE_MS\`, 200 ms, \`core/console_exit.ts\`
   \`armConsoleExit\`): once teardown is done the process exits by \`Deno.exit(0)\` rather than waiting
   for the event loop to empty, because agents-js 1.9.0 leaves timers running after close (a 5 s
   \`delay\` per \`Task.cancelAndWait\`, never cleared, and a 15 s user-away timer armed during close;

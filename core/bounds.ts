@@ -17,16 +17,16 @@
  * | LLM/STT/TTS errors, retried | plugin `connOptions` (agents-js defaults: 4 attempts, 0.1 + 2 + 2 s apart) | agents-js |
  * | Failed turns in a row before the call ends | `MAX_FAILED_TURNS` (default {@link DEFAULT_MAX_FAILED_TURNS}) | `core/turn_failures.ts` |
  * | Gateway probe after a connection failure (for the log line only) | {@link GATEWAY_PROBE_TIMEOUT_MS} | `core/model_error.ts` |
- * | Speech already playing when the ending starts | {@link SPEECH_DRAIN_TIMEOUT_MS}, then interrupted | `core/job.ts` |
- * | "Goodbye!", synthesis to playout | `G` (default {@link DEFAULT_GOODBYE_TIMEOUT_MS}) | `core/ending.ts` |
+ * | Speech already playing when the ending starts | {@link SPEECH_DRAIN_TIMEOUT_MS}, then interrupted | `core/say_bounded.ts` |
+ * | "Goodbye!", synthesis to playout | `G` (default {@link DEFAULT_GOODBYE_TIMEOUT_MS}) | `core/say_bounded.ts` |
  * | An abandoned speech's tasks after an interrupt | {@link LIBRARY_CANCEL_WAIT_MS} (fixed in agents-js) | agents-js |
  * | User-turn commit on close | {@link LIBRARY_CLOSE_COMMIT_MS} (fixed in agents-js) | agents-js |
- * | Whole ending, request to `Close` | {@link SESSION_CLOSE_TIMEOUT_MS}, then the forced ending | `core/job.ts` |
- * | Forced ending (worker): the agent leaves the room and, when it ended the call, has the room deleted, both at once | {@link ROOM_DISCONNECT_TIMEOUT_MS}, {@link DELETE_ROOM_TIMEOUT_MS} | `core/job.ts` |
- * | Forced ending (worker): the job process, still held by the stuck close, exits | {@link FORCED_JOB_EXIT_MS} after the room work | `core/job.ts` |
+ * | Whole ending, request to `Close` | {@link SESSION_CLOSE_TIMEOUT_MS}, then the forced ending | `core/job_end.ts` |
+ * | Forced ending (worker): the agent leaves the room and, when it ended the call, has the room deleted, both at once | {@link ROOM_DISCONNECT_TIMEOUT_MS}, {@link DELETE_ROOM_TIMEOUT_MS} | `core/job_end.ts` |
+ * | Forced ending (worker): the job process, still held by the stuck close, exits | {@link FORCED_JOB_EXIT_MS} after the room work | `core/job_end.ts` |
  * | The room connection lost mid-call (server gone) | {@link ROOM_RECONNECT_TIMEOUT_MS}, then the call ends without a goodbye | `core/room_link.ts` |
- * | Console process after its teardown | {@link LOG_FLUSH_GRACE_MS} (or {@link CONSOLE_EXIT_GRACE_MS} with a local inference process), then `Deno.exit` (0, or 3 after a model failure) | `core/job.ts` |
- * | A second SIGINT/SIGTERM while ending | exit 130/143 once the log flushed, after {@link LOG_FLUSH_GRACE_MS} | `core/job.ts` |
+ * | Console process after its teardown | {@link LOG_FLUSH_GRACE_MS} (or {@link CONSOLE_EXIT_GRACE_MS} with a local inference process), then `Deno.exit` (0, or 3 after a model failure) | `core/console_exit.ts` |
+ * | A second SIGINT/SIGTERM while ending | exit 130/143 once the log flushed, after {@link LOG_FLUSH_GRACE_MS} | `core/signals.ts`, `core/console_exit.ts` |
  *
  * So once an ending has started, `Close` comes within
  * {@link closeBoundMs}`(G)` = drain + `G` + cancel wait + commit, and never later than

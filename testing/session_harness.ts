@@ -9,8 +9,9 @@
 import { inference, initializeLogger, JobProcess, voice } from "@livekit/agents";
 import { GoodbyeAgent } from "../agent.ts";
 import type { AgentReport } from "../core/console_report.ts";
-import { CallEnding, TIMED_OUT, withTimeout } from "../core/ending.ts";
-import { type EndingBounds, endJobAfterClose } from "../core/job.ts";
+import { CallEnding } from "../core/ending.ts";
+import { type EndingBounds, endJobAfterClose } from "../core/job_end.ts";
+import { TIMED_OUT, withTimeout } from "../core/timeout.ts";
 import { type ConnOptions, createSession } from "../core/session.ts";
 import { prewarm, type PrewarmData, prewarmedVad } from "../prewarm.ts";
 import {

@@ -87,7 +87,7 @@ const shim = {
 globalThis.Deno ??= shim;
 
 // Not a Deno API but ES2024, which Node 20's V8 lacks (Node 22 has it); core/ending.ts and
-// core/job.ts use it.
+// core/job_end.ts use it.
 if (typeof Promise.withResolvers !== "function") {
   Promise.withResolvers = function withResolvers() {
     let resolve;

@@ -9,8 +9,8 @@
  * @module
  */
 import { type APIConnectOptions, tts, voice } from "@livekit/agents";
-import type { JobLike } from "../../core/job.ts";
-import { withTimeout } from "../../core/ending.ts";
+import type { JobLike } from "../../core/job_end.ts";
+import { withTimeout } from "../../core/timeout.ts";
 import { AudioFrame } from "@livekit/rtc-node";
 
 /** Sample rate of {@link RecordingTTS}'s audio. */

@@ -1,32 +1,25 @@
 /**
- * The job around a session: end the job once the session closed (so the agent
- * leaves the room), hang up the other participants when the agent ended the
- * call, notice a user who hung up first, and make a console process exit.
+ * The end of the job around a session: once the session closed, one
+ * `session ended` line, the room deleted when the agent ended the call, and
+ * the job shut down so the agent leaves the room. When the session does not
+ * close within its bound, the forced ending ends the call without it.
  *
  * @module
  */
-import { InferenceRunner, type JobContext, voice } from "@livekit/agents";
+import { type JobContext, voice } from "@livekit/agents";
 import {
-  DisconnectReason,
-  ParticipantKind,
-  type RemoteParticipant,
-  RoomEvent,
-} from "@livekit/rtc-node";
-import { killDescendants } from "./process_tree.ts";
-import {
-  CONSOLE_EXIT_GRACE_MS,
   DELETE_ROOM_TIMEOUT_MS,
   FORCED_JOB_EXIT_MS,
   LOG_FLUSH_GRACE_MS,
   ROOM_DISCONNECT_TIMEOUT_MS,
   SESSION_CLOSE_TIMEOUT_MS,
-  SIGINT_EXIT,
-  SIGTERM_EXIT,
 } from "./bounds.ts";
 import type { EndCallAction } from "./config.ts";
-import { type CallEnding, type CloseError, TIMED_OUT, withTimeout } from "./ending.ts";
+import { armConsoleExit, exitConsole } from "./console_exit.ts";
+import type { CallEnding, CloseError } from "./ending.ts";
 import { MODEL_FAILURE_EXIT_CODE } from "./errors.ts";
 import { log } from "./log.ts";
+import { TIMED_OUT, withTimeout } from "./timeout.ts";
 
 /** End reasons of a call the models failed (`MAX_FAILED_TURNS` reached); a console exits 3 on them. */
 export const FAILURE_END_REASONS: ReadonlySet<string> = new Set([
@@ -35,50 +28,6 @@ export const FAILURE_END_REASONS: ReadonlySet<string> = new Set([
   "stt_error",
   "error",
 ]);
-
-// The disconnect reasons agents-js's RoomIO treats as "the user left" (room_io.ts).
-const HANGUP_REASONS: ReadonlySet<DisconnectReason | undefined> = new Set([
-  DisconnectReason.CLIENT_INITIATED,
-  DisconnectReason.ROOM_DELETED,
-  DisconnectReason.USER_REJECTED,
-]);
-
-/** The part of a room the hang-up watcher needs; an rtc-node `Room` satisfies it. */
-export interface RoomLike {
-  /** Who is still in the room. */
-  readonly remoteParticipants: Map<string, RemoteParticipant>;
-  /** Subscribes to a room event. */
-  on(event: RoomEvent.ParticipantDisconnected, listener: (p: RemoteParticipant) => void): unknown;
-  /** Unsubscribes from a room event. */
-  off(event: RoomEvent.ParticipantDisconnected, listener: (p: RemoteParticipant) => void): unknown;
-}
-
-/**
- * Watches for the user hanging up. When the last non-agent participant leaves
- * for a hang-up reason, the session closes without a goodbye: nobody would
- * hear it, and TTS would be paid for nothing. Returns the unsubscribe function.
- */
-export function watchHangup(
-  room: RoomLike,
-  session: voice.AgentSession,
-  ending: CallEnding,
-): () => void {
-  const onDisconnected = (participant: RemoteParticipant) => {
-    if (!HANGUP_REASONS.has(participant.disconnectReason)) return;
-    const someoneListens = [...room.remoteParticipants.values()].some(
-      (p) => p.identity !== participant.identity && p.info?.kind !== ParticipantKind.AGENT,
-    );
-    if (someoneListens) return;
-    log().info(
-      { reason: DisconnectReason[participant.disconnectReason ?? 0] },
-      "user hung up; closing the session without a goodbye",
-    );
-    ending.markUserGone();
-    session.shutdown({ drain: false, reason: voice.CloseReason.PARTICIPANT_DISCONNECTED });
-  };
-  room.on(RoomEvent.ParticipantDisconnected, onDisconnected);
-  return () => room.off(RoomEvent.ParticipantDisconnected, onDisconnected);
-}
 
 /** The part of a `JobContext` that ending a job needs. */
 export type JobLike =
@@ -262,60 +211,9 @@ async function forceCallEnd(ctx: JobLike, deleteRoom: boolean): Promise<void> {
 }
 
 /**
- * Console mode only (the job runs in the CLI's own process): notes SIGINT and
- * SIGTERM on `ending`, so the final line says the session ended because of a
- * signal (`sigint` / `sigterm`), or carries `signals` when the ending was
- * already under way. agents-js's console handles the first signal itself
- * (it closes the session, so the goodbye is said within its bound). A second
- * signal while ending means "now": one line, anything this process forked is
- * killed by PID, and the process exits 130 (SIGINT) or 143 (SIGTERM).
- * agents-js listens only once per signal, so without this a second signal
- * would be ignored. Returns the unsubscribe function.
+ * Asks the LiveKit API to delete the room (which hangs up every participant),
+ * bounded; a failure or a timeout leaves the room with a warning.
  */
-export function watchSignals(
-  ending: CallEnding,
-  exit: (code: number) => void = exitConsole,
-): () => void {
-  const listeners: [Deno.Signal, () => void][] = [];
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    const onSignal = () => {
-      if (ending.signals.length === 0) {
-        ending.noteSignal(signal);
-        log().info({ signal }, `${signal} received; ending the session (the agent says goodbye)`);
-        return;
-      }
-      ending.noteSignal(signal);
-      const endReason = ending.endReason("forced_exit");
-      // The session line first: it is the one an operator greps for.
-      logSessionEnded(ending, endReason, { forced: `second ${signal}` });
-      log().warn(
-        { signal, end_reason: endReason },
-        `second signal (${signal}) while ending; exiting now without waiting for the goodbye`,
-      );
-      exit(signal === "SIGINT" ? SIGINT_EXIT : SIGTERM_EXIT);
-    };
-    Deno.addSignalListener(signal, onSignal);
-    listeners.push([signal, onSignal]);
-  }
-  return () => {
-    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
-  };
-}
-
-/**
- * Ends a console process now: whatever it forked is killed by PID first, so
- * nothing outlives it, and the log is flushed (bounded) so the line that
- * explains the exit is not lost with the process.
- */
-function exitConsole(code: number): void {
-  killDescendants(Deno.pid);
-  // The console logger (pino -> pino-pretty -> async sonic-boom on fd 1)
-  // offers no flush that reports completion, and writes one line per event
-  // loop turn: the explaining lines get a short fixed grace to reach the
-  // terminal (a bound, not a wait for a condition nobody can observe).
-  setTimeout(() => Deno.exit(code), LOG_FLUSH_GRACE_MS);
-}
-
 async function deleteRoomBounded(ctx: JobLike): Promise<void> {
   log().info("deleting the room to hang up every participant (END_CALL_ACTION=delete_room)");
   const result = await withTimeout(
@@ -330,25 +228,4 @@ async function deleteRoomBounded(ctx: JobLike): Promise<void> {
       "the LiveKit API did not delete the room in time; leaving it instead",
     );
   }
-}
-
-/**
- * Console mode runs the job in the CLI's own process, which agents-js's
- * leftover timers would keep alive for up to 15 s after the session closed
- * (see `CONSOLE_EXIT_GRACE_MS`). This runs as the last shutdown callback, after
- * the models and signal listeners were released; what agents-js still does
- * after it is flush the logs and, only when a plugin registered a local
- * inference runner, close the inference process. So the process exits once
- * that is given its bound: 0, or `MODEL_FAILURE_EXIT_CODE` (3) when the call
- * ended because the models failed. The timer is unref'd: if the loop empties
- * first, the process ends by itself, with the same status.
- */
-function armConsoleExit(code: number): Promise<void> {
-  const inferenceProcess = Object.keys(InferenceRunner.registeredRunners).length > 0;
-  const graceMs = inferenceProcess ? CONSOLE_EXIT_GRACE_MS : LOG_FLUSH_GRACE_MS;
-  Deno.exitCode = code; // also when the loop empties first
-  const timer = setTimeout(() => Deno.exit(code), graceMs);
-  Deno.unrefTimer(timer);
-  log().debug({ grace_ms: graceMs, exit_code: code }, "console teardown done; exiting");
-  return Promise.resolve();
 }
