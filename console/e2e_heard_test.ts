@@ -7,7 +7,7 @@ import { assert, assertEquals, assertMatch } from "@std/assert";
 import { type LlmBrain, startGateway } from "../simulation/mod.ts";
 import { KEY, SECRET } from "../testing/simulation_support.ts";
 import { ConsoleProc, MAIN, settled } from "./testdata/harness.ts";
-import { MODEL_FAILURE_EXIT } from "./app.ts";
+import { MODEL_FAILURE_EXIT } from "./exit_codes.ts";
 
 const opts = { sanitizeOps: true, sanitizeResources: true };
 

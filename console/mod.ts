@@ -6,18 +6,10 @@
  *
  * @module
  */
-export {
-  ArgError,
-  type ConsoleOptions,
-  FAILURE_EXIT,
-  HELP,
-  INTERRUPT_EXIT,
-  MODEL_FAILURE_EXIT,
-  parseConsoleArgs,
-  runConsoleApp,
-  type RunConsoleOptions,
-  USAGE_EXIT,
-} from "./app.ts";
+export { runConsoleApp } from "./app.ts";
+export { type RunConsoleOptions } from "./console_run.ts";
+export { FAILURE_EXIT, INTERRUPT_EXIT, MODEL_FAILURE_EXIT, USAGE_EXIT } from "./exit_codes.ts";
+export { ArgError, type ConsoleOptions, HELP, parseConsoleArgs } from "./options.ts";
 export {
   encodeFrame,
   encodeMessage,

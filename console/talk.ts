@@ -4,8 +4,8 @@
  * WAV-replay modes and the switch between them (`update_io`, as
  * `lk agent console` does), the mic path (mute, echo gate, level meter,
  * `--record`), the `--input-wav` replay, the keys and the status line hints.
- * The console (app.ts) creates one, forwards the agent's events to it, and
- * hears from it when a replay has finished.
+ * The console run (console_run.ts) creates one, forwards the agent's events
+ * to it (event_view.ts), and hears from it when a replay has finished.
  *
  * @module
  */
