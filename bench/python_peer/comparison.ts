@@ -13,7 +13,7 @@ import type { MachineInfo } from "../proc.ts";
 import type { PythonConsoleRun } from "./console_run.ts";
 import type { AgentRuntime } from "./room_agent.ts";
 import type { RoomPerfRun } from "./room_perf.ts";
-import type { ScenarioRecord } from "./room_scenarios.ts";
+import type { ScenarioRecord } from "./room_records.ts";
 import { type BehaviourRow, behaviourRows, behaviourTable } from "./room_verdicts.ts";
 import type { PythonSessionRun } from "./session_run.ts";
 import type { PythonWorkerRun } from "./worker_run.ts";

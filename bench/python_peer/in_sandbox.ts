@@ -26,12 +26,8 @@ import type { ComparisonRaw } from "./comparison.ts";
 import { pythonConsoleRun } from "./console_run.ts";
 import type { AgentRuntime } from "./room_agent.ts";
 import { roomPerfRun } from "./room_perf.ts";
-import {
-  runScenario,
-  type ScenarioBounds,
-  type ScenarioName,
-  SCENARIOS,
-} from "./room_scenarios.ts";
+import { type ScenarioBounds, type ScenarioName, SCENARIOS } from "./room_records.ts";
+import { runScenario } from "./room_scenarios.ts";
 import { pythonSessionRun } from "./session_run.ts";
 import type { PythonPeer } from "./setup.ts";
 import { pythonWorkerRun } from "./worker_run.ts";

@@ -33,7 +33,7 @@ import {
 } from "./comparison.ts";
 import { DEFAULT_PARTS, type Part, PARTS, type Plan, type SandboxResult } from "./in_sandbox.ts";
 import type { AgentRuntime } from "./room_agent.ts";
-import { type ScenarioName, SCENARIOS } from "./room_scenarios.ts";
+import { type ScenarioName, SCENARIOS } from "./room_records.ts";
 import { preparePythonPeer } from "./setup.ts";
 
 /** The command line of the comparison (see the module doc). */

@@ -26,7 +26,7 @@ import {
   RoomAgent,
   type RoomAgentOptions,
 } from "./room_agent.ts";
-import { BYE_ATTEMPTS, firstSentence, heardMatch, sayInCall } from "./room_scenarios.ts";
+import { BYE_ATTEMPTS, firstSentence, heardMatch, sayInCall } from "./room_call.ts";
 
 /** One call of a performance run. */
 export interface PerfCall {

@@ -1,8 +1,9 @@
 /**
- * The behaviour table of the side-by-side comparison, drawn from the scenario records
- * (`room_scenarios.ts`) alone: one row per question of issue 11, one column per runtime, each
- * cell the verdict of that runtime's runs in words (a figure is the median over the runs that
- * share the verdict; runs that disagree are listed with their counts). Pure functions.
+ * The behaviour table of the side-by-side comparison, drawn from the scenario records alone
+ * (`room_records.ts`; `room_scenarios.ts` records them): one row per question of issue 11, one
+ * column per runtime, each cell the verdict of that runtime's runs in words (a figure is the
+ * median over the runs that share the verdict; runs that disagree are listed with their counts).
+ * Pure functions.
  *
  * @module
  */
@@ -18,7 +19,7 @@ import type {
   ScenarioRecord,
   SigtermRecord,
   TalkOverRecord,
-} from "./room_scenarios.ts";
+} from "./room_records.ts";
 
 /** One run's verdict: words, with `{ms}` (or `{s}`) standing for the run's figure, if any. */
 export interface Verdict {

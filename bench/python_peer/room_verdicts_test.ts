@@ -7,7 +7,7 @@ import type {
   ScenarioRecord,
   SigtermRecord,
   TalkOverRecord,
-} from "./room_scenarios.ts";
+} from "./room_records.ts";
 import { BYE } from "../../testing/real_room/real_room.ts";
 import {
   behaviourRows,

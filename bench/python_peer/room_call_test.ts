@@ -1,5 +1,5 @@
 import { assertEquals } from "@std/assert";
-import { recordingDrift } from "./room_scenarios.ts";
+import { recordingDrift } from "./room_call.ts";
 
 Deno.test("recordingDrift: a recording shorter than the time it spans is aligned on its end", () => {
   // 10 s of samples (48 kHz) that started 12 s before the recording ended: 2 s were lost.
