@@ -1,14 +1,8 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import {
-  aheadBehind,
-  type ComparisonRaw,
-  type ComparisonResult,
-  evidence,
-  perfRows,
-  perfTable,
-  renderComparison,
-  withComparisonReadmeBlock,
-} from "./comparison.ts";
+import { aheadBehind } from "./ahead_behind.ts";
+import { evidence, renderComparison, withComparisonReadmeBlock } from "./comparison.ts";
+import type { ComparisonRaw, ComparisonResult } from "./comparison_result.ts";
+import { perfRows, perfTable } from "./perf_table.ts";
 import type { PerfCall, RoomPerfRun } from "./room_perf.ts";
 
 const MiB = 1024;

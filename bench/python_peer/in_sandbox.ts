@@ -22,7 +22,7 @@ import type { NodePeer } from "../node_peer/setup.ts";
 import { descendants, killPids, loadavg } from "../proc.ts";
 import { denoRuntime, nodeRuntime } from "../runtimes.ts";
 import { workerRun } from "../worker_run.ts";
-import type { ComparisonRaw } from "./comparison.ts";
+import type { ComparisonRaw } from "./comparison_result.ts";
 import { pythonConsoleRun } from "./console_run.ts";
 import type { AgentRuntime } from "./room_agent.ts";
 import { roomPerfRun } from "./room_perf.ts";

@@ -26,11 +26,8 @@ import { fromFileUrl, join, ROOT } from "../node_peer/paths_root.ts";
 import { type NodePeer, prepareNodePeer } from "../node_peer/setup.ts";
 import { loadavg, machineInfo } from "../proc.ts";
 import { denoRuntime, nodeRuntime } from "../runtimes.ts";
-import {
-  type ComparisonResult,
-  renderComparison,
-  withComparisonReadmeBlock,
-} from "./comparison.ts";
+import { renderComparison, withComparisonReadmeBlock } from "./comparison.ts";
+import type { ComparisonResult } from "./comparison_result.ts";
 import { DEFAULT_PARTS, type Part, PARTS, type Plan, type SandboxResult } from "./in_sandbox.ts";
 import type { AgentRuntime } from "./room_agent.ts";
 import { type ScenarioName, SCENARIOS } from "./room_records.ts";

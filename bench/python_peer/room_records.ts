@@ -1,8 +1,9 @@
 /**
  * What the behaviour scenarios (`room_scenarios.ts`) record: their names, the bounds of their
  * waits, and one record type per scenario, each saying what happened, including "nothing, within
- * the N ms we waited". The verdicts (`room_verdicts.ts`) and the result (`comparison.ts`) read
- * these records alone, so a saved result renders again without running anything.
+ * the N ms we waited". The verdicts (`room_verdicts.ts`) and the ahead/behind words
+ * (`ahead_behind.ts`) read these records alone, so a saved result renders again without running
+ * anything.
  *
  * @module
  */
