@@ -71,6 +71,7 @@ export class ConsoleRun {
   #connectedAt = 0;
   readonly #typed: TypedLines;
 
+  /** A run with its options and the files `runConsoleApp` opened; nothing starts before {@link run}. */
   constructor(opts: ConsoleOptions, run: RunConsoleOptions, files: RunFiles) {
     this.#opts = opts;
     this.#run = run;

@@ -55,6 +55,7 @@ export class EventView {
   #toolCalls: string[] = [];
   #echoed: string[] = [];
 
+  /** A view over `deps`; it shows nothing until events come. */
   constructor(deps: EventViewDeps) {
     this.#deps = deps;
   }

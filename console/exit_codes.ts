@@ -16,4 +16,4 @@ export const INTERRUPT_EXIT = 130;
  * Exit status when the session ended because the models failed
  * (`MAX_FAILED_TURNS` failed turns in a row; the agent exits with it too).
  */
-export const MODEL_FAILURE_EXIT = MODEL_FAILURE_EXIT_CODE;
+export const MODEL_FAILURE_EXIT: typeof MODEL_FAILURE_EXIT_CODE = MODEL_FAILURE_EXIT_CODE;

@@ -49,6 +49,7 @@ export class SessionEnd {
   #interruptArmed = false;
   #signals: [Deno.Signal, () => void][] = [];
 
+  /** The end logic over `deps`; signals are routed once {@link installSignals} is called. */
   constructor(deps: SessionEndDeps) {
     this.#deps = deps;
   }

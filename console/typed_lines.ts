@@ -29,6 +29,7 @@ export class TypedLines {
   #pumping = false;
   #ended = false;
 
+  /** An empty queue over `deps`. */
   constructor(deps: TypedLinesDeps) {
     this.#deps = deps;
   }
