@@ -10,6 +10,7 @@
 import { defineAgent, type JobContext, llm, type stt, voice } from "@livekit/agents";
 import type { AudioFrame } from "@livekit/rtc-node";
 import { DEFAULT_APOLOGY, readAgentConfig } from "./core/config.ts";
+import { ROOM_INPUT, ROOM_OUTPUT } from "./core/audio_path.ts";
 import { consoleReporter } from "./core/console_report.ts";
 import { CallEnding } from "./core/ending.ts";
 import { watchHangup } from "./core/hangup.ts";
@@ -274,7 +275,8 @@ async function runEntry(ctx: JobContext<PrewarmData>, options: EntryOptions): Pr
   await session.start({
     agent,
     room: ctx.room,
-    inputOptions: { textInputCallback: guardedTextInput },
+    inputOptions: { ...ROOM_INPUT, textInputCallback: guardedTextInput },
+    outputOptions: ROOM_OUTPUT,
   });
   await ctx.connect();
 }

@@ -18,6 +18,7 @@ import type { EndCallAction } from "./config.ts";
 import { armConsoleExit, exitConsole } from "./console_exit.ts";
 import type { CallEnding, CloseError } from "./ending.ts";
 import { MODEL_FAILURE_EXIT_CODE } from "./errors.ts";
+import { releaseJob } from "./job_release.ts";
 import { log } from "./log.ts";
 import { TIMED_OUT, withTimeout } from "./timeout.ts";
 
@@ -38,6 +39,8 @@ export type JobLike =
   & {
     /** The job's room; the forced ending leaves it without waiting for agents-js. */
     readonly room: { disconnect(): Promise<void> };
+    /** The job (its id names it to a call host that releases it). */
+    readonly job?: { readonly id: string };
   };
 
 /** Bounds of {@link endJobAfterClose}; tests shorten them, production uses `bounds.ts`. */
@@ -51,8 +54,8 @@ export interface EndingBounds {
   exit?: (code: number) => void;
   /** See `FORCED_JOB_EXIT_MS`. */
   forcedJobExitMs?: number;
-  /** What a worker's job process does once that grace passed (tests replace it). */
-  exitJobProcess?: () => void;
+  /** What a worker's job process does once that grace passed, given the job's id (tests replace it). */
+  exitJobProcess?: (jobId?: string) => void;
 }
 
 /**
@@ -132,7 +135,7 @@ export function endJobAfterClose(
           // The call is over; agents-js may still hold this process for a minute on the stuck
           // close. Past a grace, the process ends itself and frees its slot in the worker.
           const timer = setTimeout(
-            () => (bounds.exitJobProcess ?? exitJobProcess)(),
+            () => (bounds.exitJobProcess ?? exitJobProcess)(ctx.job?.id),
             bounds.forcedJobExitMs ?? FORCED_JOB_EXIT_MS,
           );
           Deno.unrefTimer(timer);
@@ -169,7 +172,9 @@ export function endJobAfterClose(
  * Ends a worker's job process after a forced ending, with a log line. Only a forked job process
  * (agents-js talks to it over IPC) exits: the same code running in a test runner does not.
  */
-function exitJobProcess(): void {
+function exitJobProcess(jobId?: string): void {
+  // In a call host the other calls go on: the host releases this one (core/job_release.ts).
+  if (jobId !== undefined && releaseJob(jobId)) return;
   if (typeof (globalThis as { process?: { send?: unknown } }).process?.send !== "function") return;
   log().warn(
     { timeout_ms: FORCED_JOB_EXIT_MS },

@@ -7,6 +7,7 @@
  * @module
  */
 import { inference, type llm, type stt, type tts, type VAD, voice } from "@livekit/agents";
+import { CALL_SAMPLE_RATE } from "./audio_path.ts";
 import { MAX_UNRECOVERABLE_ERRORS } from "./bounds.ts";
 import { log } from "./log.ts";
 import type { AgentConfig, TurnDetection } from "./config.ts";
@@ -42,11 +43,15 @@ export function inferenceModels(
   return {
     // The typed STT names are `deepgram/nova-3` + language; the recipe's
     // `nova-3-general` is passed through to the gateway untyped.
-    stt: new inference.STT({ model: config.sttModel as inference.STTModels }),
+    stt: new inference.STT({
+      model: config.sttModel as inference.STTModels,
+      sampleRate: CALL_SAMPLE_RATE,
+    }),
     llm: new inference.LLM({ model: config.llmModel as inference.LLMModels }),
     tts: new inference.TTS({
       model: config.ttsModel as inference.TTSModels,
       voice: config.ttsVoice,
+      sampleRate: CALL_SAMPLE_RATE,
     }),
   };
 }

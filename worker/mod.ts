@@ -17,6 +17,7 @@
 import { AgentServer, initializeLogger, log, ServerOptions } from "@livekit/agents";
 import { USAGE_EXIT_CODE, UserError } from "../core/errors.ts";
 import { redactUrl } from "../core/redact.ts";
+import { installCallHosts } from "./call_host/install.ts";
 import { parseWorkerOptions, type WorkerOptions } from "./options.ts";
 import { ConnectFailure, preflight } from "./preflight.ts";
 import { ShutdownController } from "./shutdown.ts";
@@ -93,6 +94,18 @@ export async function runWorkerCommand(argv: string[], opts: RunWorkerOptions): 
     return await shutdown.stop("cannot connect", FAILURE_EXIT_CODE);
   }
 
+  if (options.callsPerProcess > 1) {
+    try {
+      await installCallHosts({
+        agentPath: opts.agentPath,
+        callsPerHost: options.callsPerProcess,
+        log: (level, msg, fields) => logger[level](fields, msg),
+      });
+    } catch (error) {
+      logger.fatal(message(error));
+      return await shutdown.stop("call hosts unavailable", FAILURE_EXIT_CODE);
+    }
+  }
   const server = new AgentServer(serverOptions(options, opts.agentPath));
   shutdown.attach(server);
   // agents-js's close() is a no-op until run() has started the worker (after the inference

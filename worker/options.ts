@@ -41,6 +41,11 @@ export interface WorkerOptions {
   port: number;
   host: string;
   numIdleProcesses: number;
+  /**
+   * Calls one job process runs at once (a call host, `worker/call_host/`); 1 keeps agents-js's
+   * own process per call.
+   */
+  callsPerProcess: number;
   /** Worker reports itself full at or above this CPU load (0..1); Infinity never. */
   loadThreshold: number;
   /**
@@ -107,6 +112,13 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     defaults: "start: min(CPUs, 4); dev/connect: 0",
   },
   {
+    flag: "--calls-per-process",
+    env: "CALLS_PER_PROCESS",
+    help:
+      "calls one job process runs at once, sharing its runtime and prewarmed VAD; 1 = a process per call",
+    defaults: "8",
+  },
+  {
     flag: "--load-threshold",
     env: "LOAD_THRESHOLD",
     help: "CPU load (0-1) at which the worker stops taking jobs",
@@ -159,6 +171,12 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
 type EnvReader = Pick<Deno.Env, "get">;
 
 const DEFAULT_DRAIN_TIMEOUT_S = 1800;
+/**
+ * Calls per job process by default: a call then costs its own session and room, not a runtime,
+ * a module graph and a VAD of its own (see the density notes in docs/density.md). A process
+ * that fails takes its calls with it, so this also bounds what one crash ends.
+ */
+export const DEFAULT_CALLS_PER_PROCESS = 8;
 const DEFAULT_MAX_RETRY = 10;
 // Covers the goodbye path of a job ended at shutdown (core/bounds.ts: session close <= 20 s).
 const DEFAULT_SHUTDOWN_GRACE_S = 30;
@@ -193,6 +211,7 @@ export function parseWorkerOptions(
         port: str,
         host: str,
         "num-idle-processes": str,
+        "calls-per-process": str,
         "load-threshold": str,
         "max-jobs": str,
         "drain-timeout": str,
@@ -234,6 +253,8 @@ export function parseWorkerOptions(
   const port = integer(pick("port", "HEALTH_PORT"), 0, 65535) ?? (production ? 8081 : 0);
   const numIdleProcesses = integer(pick("num-idle-processes", "NUM_IDLE_PROCESSES"), 0, 64) ??
     (production ? Math.min(availableParallelism(), 4) : 0);
+  const callsPerProcess = integer(pick("calls-per-process", "CALLS_PER_PROCESS"), 1, 64) ??
+    DEFAULT_CALLS_PER_PROCESS;
   const loadThreshold = fraction(pick("load-threshold", "LOAD_THRESHOLD")) ??
     (production ? 0.7 : Infinity);
   const maxJobs = integer(pick("max-jobs", "MAX_JOBS"), 1, 1000);
@@ -288,6 +309,7 @@ export function parseWorkerOptions(
     port,
     host,
     numIdleProcesses,
+    callsPerProcess,
     loadThreshold,
     maxJobs,
     drainTimeoutMs: Math.round(drainTimeoutS * 1000),

@@ -19,18 +19,11 @@ import { goodbyeHeard, helloExchange, sayHeard } from "../testing/real_room/room
 import {
   BYE,
   HELLO,
+  jobFinished,
   RealRoom,
   realRoomTest,
   sessionEnded,
 } from "../testing/real_room/real_room.ts";
-import { until } from "../testing/wait.ts";
-import { isAlive } from "../core/process_tree.ts";
-
-/** PID of the job process that served `room`, from its log lines. */
-function jobPid(line: Record<string, unknown>): number {
-  assertEquals(typeof line.pid, "number", `no pid in ${JSON.stringify(line)}`);
-  return line.pid as number;
-}
 
 realRoomTest(
   "real room: start registers, a caller's fresh room is dispatched automatically, hello is answered",
@@ -74,9 +67,8 @@ realRoomTest(
     assertEquals(ended.end_reason, "end_session");
     assertEquals(ended.goodbye, "played");
     assertFalse((await room.server.roomNames()).includes(caller.room), "the room still exists");
-    // The job process ends (agents-js does not reuse a process after its job).
-    const pid = jobPid(ended);
-    await until(() => !isAlive(pid) || undefined, 15_000, `job process ${pid} to end`);
+    // The job ends in the worker (its call host frees the slot).
+    await jobFinished(worker, ended, 15_000);
     console.log(
       `"Goodbye!" heard in full (correlation ${goodbye.correlation.toFixed(3)}); ` +
         `caller waited ${Math.round(gone.at - goodbye.endAt)} ms in silence before ROOM_DELETED`,
@@ -109,8 +101,7 @@ realRoomTest(
       "the caller was disconnected",
     );
     assert((await room.server.roomNames()).includes(caller.room), "the room was deleted");
-    const pid = jobPid(ended);
-    await until(() => !isAlive(pid) || undefined, 15_000, `job process ${pid} to end`);
+    await jobFinished(worker, ended, 15_000);
     await caller.hangup();
   },
 );
@@ -126,8 +117,7 @@ realRoomTest(
     const ended = await sessionEnded(worker, caller.room, 30_000);
     assertEquals(ended.end_reason, "participant_disconnected");
     assertEquals(ended.goodbye, "skipped");
-    const pid = jobPid(ended);
-    await until(() => !isAlive(pid) || undefined, 15_000, `job process ${pid} to end`);
+    await jobFinished(worker, ended, 15_000);
     assertFalse(
       room.gateway.synthesized().includes(GOODBYE),
       `a goodbye was synthesized for nobody: ${JSON.stringify(room.gateway.synthesized())}`,
@@ -147,8 +137,7 @@ realRoomTest(
     await caller.hangup();
     const ended = await sessionEnded(worker, caller.room, 30_000);
     assertEquals(ended.end_reason, "participant_disconnected");
-    const pid = jobPid(ended);
-    await until(() => !isAlive(pid) || undefined, 15_000, `job process ${pid} to end`);
+    await jobFinished(worker, ended, 15_000);
     assert(bye.endAt > 0);
   },
 );
@@ -188,14 +177,10 @@ realRoomTest(
       `the caller was hung up ${Math.round(hungUpAfterMs)} ms after end_session`,
     );
     assertFalse((await room.server.roomNames()).includes(caller.room), "the room still exists");
-    // The job process does not stay held by the stuck close (which would last until the
-    // goodbye's own bound, 12.5 s): it exits after a short grace.
-    const pid = jobPid(ended);
-    await until(
-      () => !isAlive(pid) || undefined,
-      FORCED_JOB_EXIT_MS + 4_000,
-      `job process ${pid} to exit after the forced ending`,
-    );
+    // The job does not stay held by the stuck close (which would last until the goodbye's own
+    // bound, 12.5 s): after a short grace its call host releases it.
+    const finished = await jobFinished(worker, ended, FORCED_JOB_EXIT_MS + 4_000);
+    assertEquals(finished.via, "host");
     console.log(
       `forced ending: the caller was hung up ${Math.round(hungUpAfterMs)} ms after end_session ` +
         `(close bound ${SHORT_CLOSE_MS} ms)`,

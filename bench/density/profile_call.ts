@@ -37,6 +37,7 @@ function role(pid: number, root: number) {
   const c = cmd(pid);
   if (c.includes("inference_proc")) return "inference";
   if (c.includes("job_proc")) return "job";
+  if (c.includes("host_main")) return "host";
   return "other:" + c.slice(0, 60);
 }
 function snapshot(root: number) {
@@ -47,7 +48,9 @@ function snapshot(root: number) {
   return m;
 }
 await using room = await RealRoom.start();
+const script = Deno.env.get("PROFILE_SCRIPT");
 const worker = await room.startWorker(["start"], { TURN_DETECTION: "vad", ...extraEnv }, {
+  script,
   defaults: [
     "--port",
     "0",

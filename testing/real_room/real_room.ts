@@ -25,6 +25,8 @@ import { type Caller, type CallerOptions, CallerProcess } from "./caller/mod.ts"
 import { findServer, LiveKitServer } from "./livekit_server.ts";
 import { REQUIRE_ENV, sandboxProblem } from "./sandbox.ts";
 import { BLANK_ENV, type SpawnOptions, spawnWorker, type WorkerProcess } from "./worker_process.ts";
+import { isAlive } from "../../core/process_tree.ts";
+import { until } from "../wait.ts";
 
 /** What the caller says to open (a phrase the simulated STT recognizes, see {@link PHRASES}). */
 export const HELLO = "Hello there!";
@@ -251,4 +253,29 @@ export async function sessionEnded(
     timeoutMs,
   );
   return JSON.parse(line);
+}
+
+/**
+ * Waits until the job that logged `ended` (its `session ended` line) is over in the worker: its
+ * call host reported it ended (calls sharing a process), or, with `CALLS_PER_PROCESS=1`, its
+ * job process exited. Returns how it ended.
+ */
+export async function jobFinished(
+  worker: WorkerProcess,
+  ended: LogLine,
+  timeoutMs: number,
+): Promise<{ via: "host"; code: number | null } | { via: "process"; pid: number }> {
+  const jobId = ended.jobID;
+  if (typeof jobId !== "string") throw new Error(`no jobID in ${JSON.stringify(ended)}`);
+  if (ended.call_host === true) {
+    const line = await worker.waitForLine(
+      new RegExp(`"jobID":"${jobId}".*"msg":"job ended in its call host"`),
+      timeoutMs,
+    );
+    return { via: "host", code: JSON.parse(line).code };
+  }
+  const pid = ended.pid;
+  if (typeof pid !== "number") throw new Error(`no pid in ${JSON.stringify(ended)}`);
+  await until(() => !isAlive(pid) || undefined, timeoutMs, `job process ${pid} to end`);
+  return { via: "process", pid };
 }

@@ -1,0 +1,20 @@
+import { initializeLogger } from "@livekit/agents";
+import process from "node:process";
+import * as silero from "@livekit/agents-plugin-silero";
+import { AudioFrame } from "@livekit/rtc-node";
+initializeLogger({ pretty: false, level: "warn" });
+const vad = await silero.VAD.load();
+const stream = vad.stream();
+const n = 16000 * 10;
+const pcm = new Int16Array(n);
+for (let i = 0; i < n; i++) pcm[i] = Math.round(8000 * Math.sin(i / 10) * (Math.floor(i / 8000) % 2));
+const want = Math.floor(n / 512);
+const t0 = performance.now();
+const u0 = process.cpuUsage();
+for (let off = 0; off < n; off += 160) stream.pushFrame(new AudioFrame(pcm.slice(off, off + 160), 16000, 1, 160));
+let events = 0;
+for await (const ev of stream) { if (ev.type === 2 || true) events++; if (events >= want) break; }
+const u1 = process.cpuUsage(u0);
+console.log(`10 s of audio: ${events} events, wall ${(performance.now() - t0).toFixed(0)} ms, cpu ${(u1.user + u1.system) / 1000} ms`);
+stream.close();
+Deno.exit(0);
