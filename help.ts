@@ -2,7 +2,7 @@
  * `--help` of the command line and of each worker command, written for this
  * project rather than agents-js's generic CLI (whose help calls `dev`
  * "deprecated: use lk agent dev", which cannot run a Deno agent). The worker
- * options come from the same table the parser and the README use.
+ * options come from the same table the parser and worker/README.md use.
  *
  * @module
  */

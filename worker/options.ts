@@ -64,7 +64,7 @@ export interface WorkerOptions {
   participantIdentity?: string;
 }
 
-/** A flag, its environment variable, and its help line (the README table is made from these). */
+/** A flag, its environment variable, and its help line (worker/README.md's table says the same). */
 export interface OptionSpec {
   flag: string;
   env?: string;
@@ -72,7 +72,7 @@ export interface OptionSpec {
   defaults: string;
 }
 
-/** Every operator option, in README order. */
+/** Every operator option, in worker/README.md's order. */
 export const OPTION_SPECS: readonly OptionSpec[] = [
   {
     flag: "--url",
