@@ -156,7 +156,12 @@ Deno.test({
         [
           ["--offline", "--bogus"],
           {},
-          /^error: unknown option --bogus; see deno task console --help$/,
+          /^error: unknown option --bogus \(see deno task console --help\)$/,
+        ],
+        [
+          ["--ofline"],
+          {},
+          /^error: unknown option --ofline; did you mean --offline\? \(see deno task console --help\)$/,
         ],
         [
           ["--offline", "--text", "--input-wav", "x.wav"],

@@ -6,6 +6,7 @@
  * unit-tested without starting a worker.
  * @module
  */
+import { unknownOptionMessage } from "../core/unknown_option.ts";
 import { parseArgs } from "node:util";
 import { availableParallelism } from "node:os";
 import { UserError } from "../core/errors.ts";
@@ -208,9 +209,7 @@ export function parseWorkerOptions(
       },
     }));
   } catch (error) {
-    // parseArgs messages are already one readable sentence ("Unknown option '--x'...").
-    const why = error instanceof Error ? error.message.split("\n")[0] : String(error);
-    throw new UserError(`${why} (see the README's worker options table)`);
+    throw new UserError(parseArgsMessage(error, command));
   }
 
   const production = command === "start";
@@ -412,4 +411,30 @@ function seconds(given: { value?: string; name: string }) {
     );
   }
   return n;
+}
+
+/** The worker options a user may type (documented ones, the token, help), for "did you mean". */
+export const WORKER_FLAGS: readonly string[] = [
+  ...OPTION_SPECS.map((s) => s.flag),
+  "--worker-token",
+  "--help",
+];
+
+/** node:util parseArgs' error, said as every command says it (one line, pointing to --help). */
+export function parseArgsMessage(error: unknown, command: WorkerCommand): string {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  const quoted = /'([^']+)'/.exec(message)?.[1] ?? "";
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    return unknownOptionMessage(quoted, command, WORKER_FLAGS);
+  }
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+    return `unexpected argument ${quoted} (see deno task ${command} --help)`;
+  }
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    const flag = quoted.split(" ")[0];
+    const what = /argument missing/.test(message) ? "needs a value" : "takes no value";
+    return `${flag} ${what} (see deno task ${command} --help)`;
+  }
+  return `${message.split("\n")[0]} (see deno task ${command} --help)`;
 }

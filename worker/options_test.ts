@@ -93,7 +93,14 @@ Deno.test("malformed values name the variable or flag", () => {
     [["start"], { ...base, LOG_LEVEL: "verbose" }, 'LOG_LEVEL="verbose" is not a log level'],
     [["start", "--room", "r"], base, "--room only applies to connect"],
     [["connect"], base, "connect needs --room NAME"],
-    [["start", "extra"], base, "Unexpected argument 'extra'"],
+    [["start", "extra"], base, "unexpected argument extra (see deno task start --help)"],
+    [["dev", "--url"], base, "--url needs a value (see deno task dev --help)"],
+    [
+      ["start", "--simulation=yes"],
+      base,
+      "--simulation takes no value (see deno task start --help)",
+    ],
+    [["connect", "--rom", "r"], base, "unknown option --rom; did you mean --room?"],
     [["console"], base, 'unknown worker command "console"'],
   ];
   for (const [argv, vars, msg] of cases) {

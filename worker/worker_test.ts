@@ -392,7 +392,18 @@ Deno.test("bad configuration: one line naming the variable or flag, exit 2, no s
       { ...ok, LOAD_THRESHOLD: "70" },
       /^error: LOAD_THRESHOLD="70" is not valid/,
     ],
-    ["unknown flag", ["start", "--frobnicate"], ok, /^error: Unknown option '--frobnicate'/],
+    [
+      "unknown flag",
+      ["start", "--verbose"],
+      ok,
+      /^error: unknown option --verbose \(see deno task start --help\)$/,
+    ],
+    [
+      "mistyped flag",
+      ["dev", "--drain-timout", "5"],
+      ok,
+      /^error: unknown option --drain-timout; did you mean --drain-timeout\? \(see deno task dev --help\)$/,
+    ],
     ["empty --api-key=", ["start", "--api-key="], ok, /^error: --api-key is empty; /],
     ["connect without room", ["connect"], ok, /^error: connect needs --room NAME/],
     [
