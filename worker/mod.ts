@@ -85,6 +85,8 @@ export async function runWorkerCommand(argv: string[], opts: RunWorkerOptions): 
       maxRetry: options.maxRetry,
       logger: lineLogger(logger),
       signal: shutdown.signal,
+      // JSON logs are for collectors; a person starting the worker reads this line on stderr.
+      firstFailure: options.production ? (line) => console.error(`warning: ${line}`) : undefined,
     });
   } catch (error) {
     if (shutdown.stopping) return await shutdown.stop("shutdown", 0);

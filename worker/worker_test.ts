@@ -266,7 +266,21 @@ Deno.test("unreachable server (connection refused): URL and cause at once, visib
     const first = await worker.waitForLine(/cannot connect to LiveKit server/, 15_000);
     const firstAfter = performance.now() - worker.startedAt;
     assert(firstAfter < 5_000, `the cause is shown within a few seconds (${firstAfter} ms)`);
-    assertMatch(first, new RegExp(`${url}/: connection refused.*retry 1 of 2 in 1 s`));
+    assertMatch(
+      first,
+      new RegExp(`${url}/: tried ${url}/agent: connection refused.*retry 1 of 2 in 1 s`),
+    );
+    // Beside the JSON log, one plain line for the person who started it: what was tried, the
+    // retries ahead and how to change them.
+    const plain = worker.output.split("\n").filter((l) => l.startsWith("warning: cannot connect"));
+    assertEquals(plain.length, 1, worker.output);
+    assertMatch(
+      plain[0],
+      new RegExp(
+        `^warning: cannot connect to LiveKit server at ${url}/: tried ${url}/agent: connection refused .*; ` +
+          "retry 1 of 2 in 1 s, 2 retries over 3 s in all, then exit 1 \\(--max-retry or MAX_RETRY",
+      ),
+    );
     await worker.waitForLine(/retry 2 of 2 in 2 s/, 10_000);
     const status = await worker.waitForExit(15_000);
     assertEquals(status.code, 1);
