@@ -121,3 +121,22 @@ Deno.test("docs checks: a broken link, a missing heading and an unknown task are
     "livekits-python-recipe-beside-this-project",
   );
 });
+
+Deno.test("README: the two quick-start commands first, install notes after them, CI runs the test command", () => {
+  const readme = Deno.readTextFileSync(join(ROOT, "README.md"));
+  const blocks = [...readme.matchAll(/^```sh\n([\s\S]*?)^```/gm)].map((m) => m[1].trim());
+  assertEquals(blocks.slice(0, 2), [
+    "npm install -g deno@2.9.6 && deno install && deno task console --offline",
+    "npm install -g deno@2.9.6 && deno install && deno task test",
+  ]);
+  const notes = readme.indexOf("About the install");
+  assert(notes > readme.indexOf(blocks[1]), "the install notes come after the test command");
+  // How to quiet the first install's download lines is said.
+  assert(/`deno install -q`/.test(readme), "deno install -q");
+  const ci = Deno.readTextFileSync(join(ROOT, ".ci/run"));
+  const run = ci.split("\n").filter((l) => !l.trim().startsWith("#")).join("\n");
+  for (const step of ['npm install -g "deno@${DENO_VERSION}"', "deno install", "deno task test"]) {
+    assert(run.includes(step), `.ci/run runs ${step}`);
+  }
+  assert(ci.includes("DENO_VERSION=2.9.6"), ".ci/run pins the README's Deno");
+});
