@@ -347,9 +347,12 @@ async function exited(run: Run, t0: number, boundMs: number) {
   const ms = Math.round(performance.now() - t0);
   console.log(`exited ${status.code} in ${ms} ms (bound ${boundMs} ms)`);
   assertLess(ms, boundMs, `exited in ${ms} ms, past the bound of ${boundMs} ms`);
+  // Checked before close(), which ends the group by PID and would hide a leak: what the
+  // agent itself left behind. A child it killed may take a moment to be gone; bounded.
+  await until(() => groupPids(run.agent.pid).length === 0, 2_000, "the agent's group to empty")
+    .catch(() => {});
+  assertEquals(groupPids(run.agent.pid), [], "processes of the agent's group outlived it");
   await run.agent.close(); // all output read
-  const leftovers = groupPids(run.agent.pid);
-  assertEquals(leftovers, [], "processes of the agent's group outlived it");
   const text = run.lines.join("\n");
   assert(!/Uncaught|unhandled rejection|UnhandledPromiseRejection/i.test(text), text.slice(-3000));
   return { status, text };
