@@ -12,13 +12,13 @@
  *
  * | Stage | Bound | Who enforces it |
  * | --- | --- | --- |
- * | LLM reply starts (first chunk) | {@link LLM_FIRST_CHUNK_TIMEOUT_MS} | `core/watchdog.ts` |
- * | LLM reply continues (gap between chunks) | {@link LLM_IDLE_TIMEOUT_MS} | `core/watchdog.ts` |
+ * | LLM reply starts (first chunk) | {@link LLM_FIRST_CHUNK_TIMEOUT_MS} | `core/watchdog.ts`, given the bound by `agent.ts` |
+ * | LLM reply continues (gap between chunks) | {@link LLM_IDLE_TIMEOUT_MS} | `core/watchdog.ts`, given the bound by `agent.ts` |
  * | LLM/STT/TTS errors, retried | plugin `connOptions` (agents-js defaults: 4 attempts, 0.1 + 2 + 2 s apart) | agents-js |
- * | Failed turns in a row before the call ends | `MAX_FAILED_TURNS` (default {@link DEFAULT_MAX_FAILED_TURNS}) | `core/turn_failures.ts` |
+ * | Failed turns in a row before the call ends | `MAX_FAILED_TURNS` (default {@link DEFAULT_MAX_FAILED_TURNS}) | `core/turn_failures.ts`, the value read by `core/config.ts` |
  * | Gateway probe after a connection failure (for the log line only) | {@link GATEWAY_PROBE_TIMEOUT_MS} | `core/model_error.ts` |
  * | Speech already playing when the ending starts | {@link SPEECH_DRAIN_TIMEOUT_MS}, then interrupted | `core/say_bounded.ts` |
- * | "Goodbye!", synthesis to playout | `G` (default {@link DEFAULT_GOODBYE_TIMEOUT_MS}) | `core/say_bounded.ts` |
+ * | "Goodbye!", synthesis to playout | `G` (default {@link DEFAULT_GOODBYE_TIMEOUT_MS}, at most {@link MAX_GOODBYE_TIMEOUT_MS}) | `core/say_bounded.ts`, the value read by `core/config.ts` |
  * | An abandoned speech's tasks after an interrupt | {@link LIBRARY_CANCEL_WAIT_MS} (fixed in agents-js) | agents-js |
  * | User-turn commit on close | {@link LIBRARY_CLOSE_COMMIT_MS} (fixed in agents-js) | agents-js |
  * | Whole ending, request to `Close` | {@link SESSION_CLOSE_TIMEOUT_MS}, then the forced ending | `core/job_end.ts` |
