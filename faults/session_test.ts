@@ -292,6 +292,20 @@ Deno.test("GOODBYE_TIMEOUT_MS at its limit, worst case (the LLM's last words and
   assertEquals(call.endLine().end_reason, "end_session");
 });
 
+Deno.test("a goodbye bound shorter than agents-js's cancel wait, with the LLM's farewell stalled: the goodbye gives up, the close goes on (no circular wait on the tool's own speech)", async () => {
+  // The farewell's synthesis stalls: drained at 1 s, interrupted, then agents-js waits up to 2 s
+  // for its stalled TTS; a 1.5 s goodbye bound runs out inside that wait, before the goodbye got
+  // its turn. The close then must not find the tool's own speech still current.
+  const drainMs = 1_000;
+  const g = 1_500;
+  await using call = await startFaultCall({ goodbyeTimeoutMs: g, speechDrainMs: drainMs });
+  call.gw.faults.tts = "never_answer";
+  await sayAndWaitClosed(call, "Okay, goodbye!", closeBoundMs(g, drainMs));
+  assertEquals(call.endLine().end_reason, "end_session");
+  assertEquals(call.endLine().goodbye, "timed_out");
+  assertEquals(call.endLine().forced, undefined);
+});
+
 Deno.test("a close that does not come within SESSION_CLOSE_TIMEOUT ends the job without it, explained", async () => {
   const sessionCloseMs = 800;
   // A goodbye bound longer than the close bound: only the close bound can end this.
