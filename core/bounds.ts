@@ -187,7 +187,7 @@ export const CLOSE_MARGIN_MS = 2_000;
  * with the production bounds, 30 000 − (15 000 + 2 000 + 500) − 2 000 =
  * 10 500 ms. Larger values are refused at start-up.
  */
-export const MAX_GOODBYE_TIMEOUT_MS = maxGoodbyeTimeoutMs();
+export const MAX_GOODBYE_TIMEOUT_MS: number = maxGoodbyeTimeoutMs();
 
 /**
  * The largest goodbye bound whose worst case, with `speechDrainMs` of speech

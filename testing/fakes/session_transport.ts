@@ -57,6 +57,7 @@ export class MemorySessionTransport extends voice.SessionTransport {
     return Promise.resolve();
   }
 
+  /** The requests the test sent, in order, until {@link close}. */
   override async *[Symbol.asyncIterator](): AsyncIterator<pb.AgentSessionMessage> {
     while (!this.#closed) {
       const next = this.#incoming.shift();
