@@ -112,7 +112,7 @@ Deno.test("a GOODBYE_TIMEOUT_MS the close bound cannot honour is refused at star
   const result = await runMain(["console", "--connect-addr", "127.0.0.1:9"], {
     env: { ...KEYS, GOODBYE_TIMEOUT_MS: "20000" },
   });
-  assertOneLineError(result, "GOODBYE_TIMEOUT_MS", "12500");
+  assertOneLineError(result, "GOODBYE_TIMEOUT_MS", "10500");
 });
 
 Deno.test("main.ts --help is this project's help, exit 0: its commands, no agents-js 'deprecated' dev", async () => {

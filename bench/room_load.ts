@@ -65,7 +65,7 @@ export interface CallResult {
   /** Where the caller's recording was kept, when the goodbye was not heard in full. */
   recording?: string;
   /** The goodbye match, when there was one. */
-  goodbyeMatch?: { correlation: number; coverage: number; pitchOff: number };
+  goodbyeMatch?: { correlation: number; coverage: number; pitchOff: number; endHeard: number };
 }
 
 /** One level's figures. */
@@ -249,8 +249,8 @@ async function oneCall(room: RealRoom, phones: CallerProcess): Promise<CallResul
     result.goodbyeHeardInFull = inFull(match);
     if (match) {
       result.goodbyeEndToDisconnectMs = gone.at - match.endAt;
-      const { correlation, coverage, pitchOff } = match;
-      result.goodbyeMatch = { correlation, coverage, pitchOff };
+      const { correlation, coverage, pitchOff, endHeard } = match;
+      result.goodbyeMatch = { correlation, coverage, pitchOff, endHeard };
     }
     // Kept for a look when the goodbye was not heard in full (what did the caller hear?).
     if (result.goodbyeHeardInFull) await Deno.remove(path);

@@ -344,7 +344,7 @@ export class ConsoleRun {
     this.#input?.stop();
     this.#talk?.stop();
     this.ui.finish();
-    if (this.#agent && !this.#agent.exited) await this.#agent.kill();
+    // Kills the agent if it still runs, and ends its group by PID either way.
     await this.#agent?.close();
     await this.#broker?.close();
     try {

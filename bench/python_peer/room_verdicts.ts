@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { END_HEARD } from "../../testing/real_room/caller/heard.ts";
 import { BYE } from "../../testing/real_room/real_room.ts";
 import { median } from "../stats.ts";
 import type { AgentRuntime } from "./room_agent.ts";
@@ -75,7 +76,10 @@ function failed(r: ScenarioRecord): Verdict | undefined {
 function goodbyeWords(g: GoodbyeHeard | undefined): string {
   if (!g || g.synthesizedAt === undefined) return "no goodbye was said";
   if (g.inFull) return "heard in full";
-  if (g.found) return `cut (${Math.round((g.coverage ?? 0) * 100)} % of it heard)`;
+  if (g.found) {
+    const end = g.endHeard !== undefined && g.endHeard < END_HEARD ? ", its end missing" : "";
+    return `cut (${Math.round((g.coverage ?? 0) * 100)} % of it heard${end})`;
+  }
   return "said, but the caller did not hear it";
 }
 

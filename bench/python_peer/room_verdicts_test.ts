@@ -112,6 +112,13 @@ Deno.test("bye verdicts: the project's close completes, the recipe's deadlocks i
     /^cut \(50 % of it heard\)$/,
   );
   assertEquals(
+    goodbyeVerdict({
+      ...denoBye(),
+      goodbye: { ...heard, inFull: false, coverage: 0.9, endHeard: 0 },
+    }).text,
+    "cut (90 % of it heard, its end missing)",
+  );
+  assertEquals(
     goodbyeVerdict({ ...denoBye(), goodbye: { found: false, inFull: false } }).text,
     "no goodbye was said",
   );
