@@ -1,37 +1,26 @@
 /**
- * Reading a `/metrics` scrape in tests, with a real Prometheus text-format parser
- * (`parse-prometheus-text-format`, which ships no types: its output is typed here), so a test
- * proves the output parses as Prometheus would read it, not as this project writes it.
+ * Reading a `/metrics` scrape in tests with a real Prometheus text-format parser, so a test proves
+ * the output parses as a scraper reads it, not as this project writes it.
+ *
+ * Parser: `prom2javascript` (npm). The better-known `parse-prometheus-text-format` was tried
+ * first and cannot serve: it folds every series of a labeled histogram into one, dropping the
+ * labels, `_count` and `_sum` (its `flattenMetrics`), and this worker's histograms carry labels.
  *
  * @module
  */
-import parsePrometheus from "parse-prometheus-text-format";
+import { Readable } from "node:stream";
+import { getMetricsFromStream, type PromMetrics } from "prom2javascript";
 
-/** One series as the parser returns it (numbers stay strings, as in the text). */
-export interface Series {
-  labels?: Record<string, string>;
-  value?: string;
-  buckets?: Record<string, string>;
-  count?: string;
-  sum?: string;
-}
+/** The parsed scrape: metric families by name. */
+export type Scrape = PromMetrics;
 
-/** One metric family. */
-export interface Family {
-  name: string;
-  help: string;
-  type: "COUNTER" | "GAUGE" | "HISTOGRAM" | "SUMMARY" | "UNTYPED";
-  metrics: Series[];
-}
-
-/** Parses exposition text; throws on text a Prometheus parser rejects. */
-export function parseScrape(text: string): Map<string, Family> {
-  const families = (parsePrometheus as (t: string) => Family[])(text);
-  return new Map(families.map((f) => [f.name, f]));
+/** Parses exposition text; rejects text a Prometheus parser cannot read. */
+export function parseScrape(text: string): Promise<Scrape> {
+  return getMetricsFromStream(Readable.from([text]));
 }
 
 /** GETs `/metrics` on the health port and parses it (status and content type checked). */
-export async function scrape(port: number): Promise<Map<string, Family>> {
+export async function scrape(port: number): Promise<Scrape> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
   const text = await res.text();
   if (res.status !== 200) throw new Error(`GET /metrics: ${res.status} ${text}`);
@@ -39,36 +28,37 @@ export async function scrape(port: number): Promise<Map<string, Family>> {
   if (!type.startsWith("text/plain; version=0.0.4")) {
     throw new Error(`GET /metrics: content-type ${type}`);
   }
-  return parseScrape(text);
+  return await parseScrape(text);
 }
 
-const matches = (s: Series, labels: Record<string, string>) =>
-  Object.entries(labels).every(([k, v]) => s.labels?.[k] === v);
+interface Sample {
+  labels: Record<string, string>;
+  value?: number;
+  count?: number;
+  sum?: number;
+}
+
+function samples(s: Scrape, name: string, labels: Record<string, string>): Sample[] {
+  const family = s[name];
+  if (!family) throw new Error(`no metric ${name} in the scrape`);
+  return (family.data as Sample[]).filter((d) =>
+    Object.entries(labels).every(([k, v]) => d.labels?.[k] === v)
+  );
+}
 
 /**
- * The sum of a counter's or gauge's series matching `labels` (0 when none), or of a histogram's
- * observation counts.
+ * The sum over the series of `name` matching `labels` (0 when none): values of a counter or
+ * gauge, observation counts of a histogram.
  */
-export function value(
-  families: Map<string, Family>,
-  name: string,
-  labels: Record<string, string> = {},
-): number {
-  const family = families.get(name);
-  if (!family) throw new Error(`no metric ${name} in the scrape`);
-  return family.metrics.filter((s) => matches(s, labels)).reduce(
-    (sum, s) => sum + Number(family.type === "HISTOGRAM" ? s.count : s.value),
+export function value(s: Scrape, name: string, labels: Record<string, string> = {}): number {
+  const histogram = s[name]?.type === "histogram";
+  return samples(s, name, labels).reduce(
+    (sum, d) => sum + Number(histogram ? d.count : d.value),
     0,
   );
 }
 
-/** A histogram's observation sum over the series matching `labels`. */
-export function histogramSum(
-  families: Map<string, Family>,
-  name: string,
-  labels: Record<string, string> = {},
-): number {
-  const family = families.get(name);
-  if (!family) throw new Error(`no metric ${name} in the scrape`);
-  return family.metrics.filter((s) => matches(s, labels)).reduce((a, s) => a + Number(s.sum), 0);
+/** A histogram's sum of observations over the series matching `labels`. */
+export function histogramSum(s: Scrape, name: string, labels: Record<string, string> = {}): number {
+  return samples(s, name, labels).reduce((a, d) => a + Number(d.sum ?? 0), 0);
 }

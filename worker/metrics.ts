@@ -255,7 +255,17 @@ export class WorkerMetrics {
         for (const [role, s] of byRole()) this.set({ role }, s.count);
       },
     });
+    // Zero series for the usual label values, so a dashboard's rate() has a start point.
     this.#callsActive.set(0);
+    for (const end_reason of ["end_session", "participant_disconnected", "room_disconnected"]) {
+      this.#callsEnded.inc({ end_reason }, 0);
+    }
+    for (const outcome of ["played", "partial", "not_heard", "skipped", "none"]) {
+      this.#goodbye.inc({ outcome }, 0);
+    }
+    for (const kind of ["llm", "stt", "tts", "stall"]) this.#failedTurns.inc({ kind }, 0);
+    for (const how of ["exit_nonzero", "killed"]) this.#procFailures.inc({ how }, 0);
+    this.#forced.inc({ reason: "close_timeout" }, 0);
   }
 
   /** The exposition text (`text/plain; version=0.0.4`). */

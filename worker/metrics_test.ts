@@ -8,15 +8,12 @@ function metrics(active = 0, load?: number) {
 
 Deno.test("metrics: every listed metric is served, with its HELP and TYPE, and parses", async () => {
   const m = metrics(2, 0.25);
-  const families = parseScrape(await m.metrics());
-  for (const name of METRIC_NAMES) assert(families.has(name), `${name} missing`);
-  assertEquals(families.size, METRIC_NAMES.length, "a metric is served but not listed");
+  const families = await parseScrape(await m.metrics());
+  for (const name of METRIC_NAMES) assert(families[name], `${name} missing`);
+  assertEquals(Object.keys(families).sort(), [...METRIC_NAMES].sort());
   assertEquals(value(families, "lk_agents_active_job_count"), 2);
   assertEquals(value(families, "lk_agents_worker_load"), 0.25);
-  assertEquals(
-    families.get("lk_agents_active_job_count")!.metrics[0].labels?.nodename !== "",
-    true,
-  );
+  assert(families["lk_agents_active_job_count"].data[0].labels.nodename, "no nodename label");
   assertEquals(value(families, "exit_message_processes", { role: "main" }), 1);
   assert(value(families, "exit_message_process_cpu_seconds_total", { role: "main" }) > 0);
   assert(value(families, "exit_message_process_pss_bytes", { role: "main" }) > 0);
@@ -31,7 +28,7 @@ Deno.test("metrics: a call's events move the counters; a process gone mid-call e
   m.record({ kind: "turn", decidedBy: "no_model" });
   m.record({ kind: "failed_turn", failure: "stall", apology: "said" });
   m.record({ kind: "failed_turn", failure: "tts", apology: "not_heard" });
-  let f = parseScrape(await m.metrics());
+  let f = await parseScrape(await m.metrics());
   assertEquals(value(f, "exit_message_calls_active"), 1);
   assertEquals(value(f, "exit_message_reply_latency_seconds", { decided_by: "vad" }), 1);
   assertEquals(histogramSum(f, "exit_message_reply_latency_seconds"), 1.2);
@@ -56,7 +53,7 @@ Deno.test("metrics: a call's events move the counters; a process gone mid-call e
   m.processGone(true, undefined);
   m.processGone(false, 1);
   m.processGone(false, 0);
-  f = parseScrape(await m.metrics());
+  f = await parseScrape(await m.metrics());
   assertEquals(value(f, "exit_message_calls_started_total"), 4);
   assertEquals(value(f, "exit_message_calls_active"), 0);
   assertEquals(value(f, "exit_message_calls_ended_total", { end_reason: "end_session" }), 1);

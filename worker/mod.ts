@@ -56,15 +56,15 @@ export async function runWorkerCommand(argv: string[], opts: RunWorkerOptions): 
   // With metrics on, this process serves the health port (`/metrics` itself, the rest passed
   // on to agents-js's health server on a loopback port): see health_front.ts.
   let front: { metrics: WorkerMetrics; upstreamPort: number; http: HealthFront } | undefined;
-  let server: AgentServer | undefined;
-  let lastLoad: number | undefined;
+  // What /metrics reads from the worker once it exists.
+  const live: { server?: AgentServer; load?: number } = {};
   try {
     options = parseWorkerOptions(argv, opts.env ?? Deno.env);
     checkAgentPath(opts.agentPath);
     if (options.metrics && !options.simulation) {
       const metrics = new WorkerMetrics({
-        activeJobs: () => server?.activeJobs.length ?? 0,
-        load: () => lastLoad,
+        activeJobs: () => live.server?.activeJobs.length ?? 0,
+        load: () => live.load,
       });
       const upstreamPort = freeLoopbackPort();
       const http = bindHealthPort(options, upstreamPort, metrics);
@@ -133,11 +133,12 @@ export async function runWorkerCommand(argv: string[], opts: RunWorkerOptions): 
     opts.agentPath,
     front ? { host: "127.0.0.1", port: front.upstreamPort } : undefined,
   );
-  server = new AgentServer(so);
+  const server = new AgentServer(so);
+  live.server = server;
   // Remember the load agents-js reports to the server (`lk_agents_worker_load`). Wrapped after
   // the constructor, which warns about any custom load function when a worker token is set.
   const loadFunc = so.loadFunc;
-  so.loadFunc = async (s) => (lastLoad = await loadFunc(s));
+  so.loadFunc = async (s) => (live.load = await loadFunc(s));
   // Before agents-js starts it in run(): the same monitor, without its own start-up reported
   // as a stall (core/loop_monitor.ts).
   startLoopMonitor("worker", { emitSpans: false });
@@ -146,14 +147,14 @@ export async function runWorkerCommand(argv: string[], opts: RunWorkerOptions): 
   // process initialised): a SIGTERM in that window would be forgotten and the worker would
   // register and serve on. Closing again once it registered makes that shutdown take effect.
   server.event.on("worker_registered", () => {
-    if (shutdown.stopping) void server?.close();
+    if (shutdown.stopping) void server.close();
   });
 
   if (options.room) {
     const { room, participantIdentity } = options;
     server.event.once("worker_registered", () => {
       logger.info(`connecting to room ${room}`);
-      server!.simulateJob(room, participantIdentity).catch((error: unknown) => {
+      server.simulateJob(room, participantIdentity).catch((error: unknown) => {
         logger.fatal(`cannot start a job in room ${room}: ${message(error)}`);
         void shutdown.stop("connect failed", FAILURE_EXIT_CODE);
       });
