@@ -1,9 +1,10 @@
 /**
  * The deploy files against the code's own defaults, so they cannot drift apart: each file is
- * parsed (Dockerfile instructions, the Kubernetes manifest as YAML, the systemd unit as INI) and
- * its port, stop signal, stop timeout, command, probes, secrets and resources are checked against
- * `worker/options.ts`, agents-js's health routes, and the per-call figures of the density
- * measurements.
+ * parsed (Dockerfile instructions, the Kubernetes manifest as YAML, the systemd unit as INI, the
+ * Grafana dashboard's queries as PromQL with Prometheus's own grammar) and its port, stop signal,
+ * stop timeout, command, probes, secrets, resources and metric names are checked against
+ * `worker/options.ts`, agents-js's health routes, the per-call figures of the density
+ * measurements and `worker/metrics.ts`.
  */
 import { assert, assertEquals, assertGreater } from "@std/assert";
 import { parse as parseYaml } from "@std/yaml";
@@ -15,6 +16,8 @@ import {
   OPTION_SPECS,
 } from "../worker/options.ts";
 import { AGENT_ENV_VARS } from "../core/env_vars.ts";
+import { METRIC_NAMES } from "../worker/metrics.ts";
+import { parser } from "@prometheus-io/lezer-promql";
 
 const read = (name: string) => Deno.readTextFileSync(new URL(`./${name}`, import.meta.url));
 
@@ -141,4 +144,45 @@ function memoryMib(q: string): number {
   const m = /^(\d+(?:\.\d+)?)(Mi|Gi)$/.exec(q);
   if (!m) throw new Error(`memory quantity ${q}: use Mi or Gi`);
   return Number(m[1]) * (m[2] === "Gi" ? 1024 : 1);
+}
+
+Deno.test("Grafana dashboard: every query parses as PromQL and names only metrics the worker serves; every metric is graphed", () => {
+  const dashboard = JSON.parse(read("grafana_dashboard.json")) as {
+    panels: { title: string; targets: { expr: string }[] }[];
+  };
+  const served = new Set<string>(METRIC_NAMES);
+  const histograms = new Set<string>(METRIC_NAMES.filter((n) => n.endsWith("_seconds")));
+  const graphed = new Set<string>();
+  for (const panel of dashboard.panels) {
+    assert(panel.targets.length > 0, `panel "${panel.title}" has no query`);
+    for (const { expr } of panel.targets) {
+      for (const name of selectors(expr)) {
+        // A histogram is queried through its _bucket, _sum and _count series.
+        const base = name.replace(/_(bucket|sum|count)$/, "");
+        const metric = served.has(name) ? name : histograms.has(base) ? base : undefined;
+        if (!metric) {
+          throw new Error(
+            `panel "${panel.title}" queries ${name}, which the worker does not serve`,
+          );
+        }
+        graphed.add(metric);
+      }
+    }
+  }
+  assertEquals([...served].filter((n) => !graphed.has(n)), [], "metrics no panel graphs");
+});
+
+/** The metric names a PromQL expression selects; throws where the PromQL grammar rejects it. */
+function selectors(expr: string): string[] {
+  const names: string[] = [];
+  parser.parse(expr).iterate({
+    enter: (node) => {
+      if (node.type.isError) throw new Error(`not PromQL at ${node.from}: ${expr}`);
+      if (node.name === "Identifier" && node.node.parent?.name === "VectorSelector") {
+        names.push(expr.slice(node.from, node.to));
+      }
+    },
+  });
+  assert(names.length > 0, `no metric in ${expr}`);
+  return names;
 }
