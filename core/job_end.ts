@@ -243,7 +243,12 @@ async function deleteRoomBounded(ctx: JobLike): Promise<boolean> {
   log().info("deleting the room to hang up every participant (END_CALL_ACTION=delete_room)");
   const result = await withTimeout(
     ctx.deleteRoom().then(() => true, (error) => {
-      log().warn({ error: String(error) }, "the LiveKit API did not delete the room; leaving it");
+      log().warn(
+        { error: String(error) },
+        `the LiveKit API did not delete the room (${error}); the agent leaves, the caller stays ` +
+          "until they hang up: check that the server's API is reachable from the worker and that " +
+          "LIVEKIT_API_KEY may administer rooms",
+      );
       return false;
     }),
     DELETE_ROOM_TIMEOUT_MS,
@@ -251,7 +256,9 @@ async function deleteRoomBounded(ctx: JobLike): Promise<boolean> {
   if (result === TIMED_OUT) {
     log().warn(
       { timeout_ms: DELETE_ROOM_TIMEOUT_MS },
-      "the LiveKit API did not delete the room in time; leaving it instead",
+      `the LiveKit API did not delete the room within ${DELETE_ROOM_TIMEOUT_MS} ms; the agent ` +
+        "leaves, the caller stays until they hang up: check the latency from the worker to the " +
+        "LiveKit server's API",
     );
     return false;
   }
