@@ -107,20 +107,25 @@ export function watchCallMetrics(session: voice.AgentSession, ending: CallEnding
       decidedBy: p.decidedBy,
       ...(p.replyStartMs !== undefined ? { replySeconds: p.replyStartMs / 1000 } : {}),
     }));
-  // The end of the user's last speech before end_session was asked for: the bye.
-  let lastSpeechEnd: number | undefined;
-  let byeEnd: number | undefined;
-  const onUserState = (ev: voice.UserStateChangedEvent) => {
-    if (ev.oldState === "speaking" && ev.newState !== "speaking" && !ending.isStarted) {
-      lastSpeechEnd = ev.createdAt;
-    }
+  // The bye: the user's last turn before end_session was asked for, and its end of speech as
+  // agents-js measured it. agents-js leaves it out when it judged the VAD unreliable for the
+  // turn (seen on a starved machine); then the time from the bye is unknown and not observed.
+  let lastUserTurn: { speechEnd?: number } | undefined;
+  let bye: { speechEnd?: number } | undefined;
+  const onItem = (ev: voice.ConversationItemAddedEvent) => {
+    const item = ev.item;
+    if (item.type !== "message" || item.role !== "user" || ending.isStarted) return;
+    const stopped = item.metrics?.stoppedSpeakingAt;
+    lastUserTurn = { speechEnd: stopped === undefined ? undefined : stopped * 1000 };
   };
-  void ending.started.then(() => {
-    if (ending.requestedBy === "end_session") byeEnd = lastSpeechEnd;
-  });
+  void ending.started.then(() => (bye = lastUserTurn));
   const onClose = () => {
     stop();
-    if (byeEnd !== undefined && ending.goodbyeOutcome === "played" && ending.goodbyeEndedAt) {
+    const byeEnd = bye?.speechEnd;
+    if (
+      ending.requestedBy === "end_session" && byeEnd !== undefined &&
+      ending.goodbyeOutcome === "played" && ending.goodbyeEndedAt
+    ) {
       reportCall({
         kind: "bye_to_goodbye_heard",
         seconds: (ending.goodbyeEndedAt - byeEnd) / 1000,
@@ -129,10 +134,10 @@ export function watchCallMetrics(session: voice.AgentSession, ending: CallEnding
   };
   const stop = () => {
     unwatchTurns();
-    session.off(E.UserStateChanged, onUserState);
+    session.off(E.ConversationItemAdded, onItem);
     session.off(E.Close, onClose);
   };
-  session.on(E.UserStateChanged, onUserState);
+  session.on(E.ConversationItemAdded, onItem);
   session.on(E.Close, onClose);
   return stop;
 }

@@ -139,6 +139,13 @@ realRoomTest(
     s = await scrape(port);
     assertEquals(value(s, "exit_message_job_process_failures_total"), 0);
     assert(value(s, "exit_message_process_cpu_seconds_total", { role: "job" }) > 0);
+    // The scrape, abridged (no buckets, no zero series), as docs/operations.md shows it.
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    console.log(
+      text.split("\n").filter((l) =>
+        l !== "" && !l.startsWith("#") && !l.includes("_bucket{") && !/ 0$/.test(l)
+      ).join("\n"),
+    );
     console.log(
       `after 3 calls: bye->goodbye heard ${byeToHeard.toFixed(2)} s, goodbye->hang-up ${
         hangup.toFixed(2)
