@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert } from "@std/assert";
 import { initializeLogger, telemetry } from "@livekit/agents";
 import { discountSetup } from "./loop_monitor.ts";
 import { until } from "../testing/wait.ts";
