@@ -31,6 +31,8 @@ import { voice } from "@livekit/agents";
 import type { CallEnding } from "./ending.ts";
 import { log } from "./log.ts";
 import { errorMessage, explainModelError, type ModelKind, modelName } from "./model_error.ts";
+import { reportCall } from "./call_metrics.ts";
+import { LlmStallError } from "./watchdog.ts";
 
 /** Options of {@link FailedTurns}. */
 export interface FailedTurnsOptions {
@@ -159,6 +161,11 @@ export class FailedTurns {
       apology = kind === "tts" ? "not_heard" : "said";
       if (apology === "said") this.#apologize(inARow);
     }
+    reportCall({
+      kind: "failed_turn",
+      failure: error.error instanceof LlmStallError ? "stall" : kind,
+      apology,
+    });
     void this.#explain(kind, error.error, inARow, apology);
   };
 

@@ -40,6 +40,8 @@ export interface WorkerOptions {
   simulation: boolean;
   /** Health/worker-info HTTP port; 0 picks a free port. */
   port: number;
+  /** Serve `GET /metrics` on the health port (and count what the job processes report). */
+  metrics: boolean;
   host: string;
   numIdleProcesses: number;
   /** Worker reports itself full at or above this CPU load (0..1); Infinity never. */
@@ -94,6 +96,12 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     env: "HEALTH_PORT",
     help: "health (`GET /`) and worker-info (`GET /worker`) HTTP port; 0 = any free port",
     defaults: "start: 8081; dev/connect: 0",
+  },
+  {
+    flag: "--metrics",
+    env: "METRICS",
+    help: "`on`: Prometheus metrics at `GET /metrics` on the health port; `off`: none",
+    defaults: "on",
   },
   {
     flag: "--host",
@@ -159,10 +167,16 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
 
 type EnvReader = Pick<Deno.Env, "get">;
 
-const DEFAULT_DRAIN_TIMEOUT_S = 1800;
+/** The health port of `start` (agents-js's and LiveKit's default). */
+export const DEFAULT_HEALTH_PORT = 8081;
+/** Seconds SIGTERM waits for active calls by default (`DRAIN_TIMEOUT`). */
+export const DEFAULT_DRAIN_TIMEOUT_S = 1800;
 const DEFAULT_MAX_RETRY = 10;
-// Covers the goodbye path of a job ended at shutdown (core/bounds.ts: session close <= 20 s).
-const DEFAULT_SHUTDOWN_GRACE_S = 30;
+/**
+ * Seconds jobs get to end after the drain by default (`SHUTDOWN_GRACE`). Covers the goodbye path
+ * of a job ended at shutdown (core/bounds.ts: session close <= 30 s).
+ */
+export const DEFAULT_SHUTDOWN_GRACE_S = 30;
 
 /**
  * Parses `argv` (`[command, ...flags]`, as main.ts passes it) and the environment.
@@ -192,6 +206,7 @@ export function parseWorkerOptions(
         "worker-token": str,
         "agent-name": str,
         port: str,
+        metrics: str,
         host: str,
         "num-idle-processes": str,
         "load-threshold": str,
@@ -230,7 +245,9 @@ export function parseWorkerOptions(
     "API secret",
   );
 
-  const port = integer(pick("port", "HEALTH_PORT"), 0, 65535) ?? (production ? 8081 : 0);
+  const port = integer(pick("port", "HEALTH_PORT"), 0, 65535) ??
+    (production ? DEFAULT_HEALTH_PORT : 0);
+  const metrics = onOff(pick("metrics", "METRICS")) ?? true;
   const numIdleProcesses = integer(pick("num-idle-processes", "NUM_IDLE_PROCESSES"), 0, 64) ??
     (production ? Math.min(availableParallelism(), 4) : 0);
   const loadThreshold = fraction(pick("load-threshold", "LOAD_THRESHOLD")) ??
@@ -285,6 +302,7 @@ export function parseWorkerOptions(
     agentNameFromEnv: agentName !== "" && name.name === "LIVEKIT_AGENT_NAME",
     simulation: production && values.simulation === true,
     port,
+    metrics,
     host,
     numIdleProcesses,
     loadThreshold,
@@ -387,6 +405,14 @@ function integer(given: { value?: string; name: string }, min: number, max: numb
     );
   }
   return n;
+}
+
+function onOff(given: { value?: string; name: string }) {
+  if (given.value === undefined) return undefined;
+  const v = given.value.trim().toLowerCase();
+  if (["on", "true", "1", "yes"].includes(v)) return true;
+  if (["off", "false", "0", "no"].includes(v)) return false;
+  throw new UserError(`${given.name}="${given.value}" is not valid; use on or off`);
 }
 
 function fraction(given: { value?: string; name: string }) {

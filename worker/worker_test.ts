@@ -17,6 +17,7 @@ import {
   type WorkerProcess,
 } from "./testdata/harness.ts";
 import { isAlive } from "../core/process_tree.ts";
+import { until } from "../testing/wait.ts";
 
 /**
  * Registers the worker that connected to `si`, offers it a job that holds (the fixture
@@ -79,11 +80,22 @@ Deno.test("start: registers, accepts a job, forks a job process that runs prewar
     assert(reg.allowedPermissions?.agent, "the worker registers with the agent permission");
     await worker.waitForLine(/registered worker/);
 
-    // Health endpoint (agents-js's HTTP server) answers once registered.
-    const portLine = await worker.waitForLine(/Server is listening on port \d+/);
+    // The health port answers agents-js's health check once registered, and serves /metrics.
+    const portLine = await worker.waitForLine(/health and metrics on port \d+/);
     const port = Number(portLine.match(/port (\d+)/)![1]);
-    const health = await fetch(`http://127.0.0.1:${port}/`);
-    assertEquals([health.status, await health.text()], [200, "OK"]);
+    const health = await until(
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/`);
+        const body = await res.text();
+        return res.status === 200 ? body : undefined;
+      },
+      10_000,
+      "the health check to answer 200",
+    );
+    assertEquals(health, "OK");
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+    assertEquals(metrics.status, 200);
+    assertMatch(await metrics.text(), /^lk_agents_active_job_count\{nodename="[^"]+"\} 0$/m);
 
     const job = conn.offerJob({ agentName: "exit-test" });
     const answer = await conn.awaitAvailability(job.id);
@@ -112,6 +124,21 @@ Deno.test("start: registers, accepts a job, forks a job process that runs prewar
     await conn.assign(job2);
     const entry2 = await waitForEvent(events, (e) => e.event === "entry" && e.jobId === job2.id);
     assert(entry2.pid !== entry.pid, "the second job gets a fresh process");
+  });
+});
+
+Deno.test("--metrics off: agents-js serves the health port itself, and there is no /metrics", async () => {
+  await withStandIn(async ({ si, spawn }) => {
+    const worker = spawn([...START, "--num-idle-processes", "0", "--metrics", "off"]);
+    await (await si.nextWorker()).register("AW_test");
+    await worker.waitForLine(/registered worker/);
+    const portLine = await worker.waitForLine(/Server is listening on port \d+/);
+    const port = Number(portLine.match(/port (\d+)/)![1]);
+    const health = await fetch(`http://127.0.0.1:${port}/`);
+    assertEquals([health.status, await health.text()], [200, "OK"]);
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+    assertEquals([metrics.status, await metrics.text()], [404, "not found"]);
+    assertNotMatch(worker.output, /health and metrics on port/);
   });
 });
 
