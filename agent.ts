@@ -32,6 +32,8 @@ import { guardStream, LlmStallError } from "./core/watchdog.ts";
 import { bindLogContext, log } from "./core/log.ts";
 import { prewarm, type PrewarmData, prewarmedVad } from "./prewarm.ts";
 import { guardPrewarm } from "./worker/job_process.ts";
+import { withJobProcessSetup } from "./worker/job_metrics.ts";
+import { watchCallMetrics } from "./core/call_metrics.ts";
 
 /** The recipe's instructions, word for word. */
 export const INSTRUCTIONS =
@@ -255,6 +257,8 @@ async function runEntry(ctx: JobContext<PrewarmData>, options: EntryOptions): Pr
     gatewayUrl: config.inferenceUrl,
   });
   void endJobAfterClose(ctx, session, ending, config.endCallAction, options.ending);
+  // Counted by the worker's /metrics (a no-op in the console and with metrics off).
+  watchCallMetrics(session, ending);
   const unwatchHangup = watchHangup(ctx.room, session, ending);
   // A console job's room is never connected; a worker job's can be lost mid-call.
   const unwatchLink = ctx.isFakeJob ? () => {} : watchRoomLink(ctx.room, session, ending);
@@ -283,4 +287,8 @@ async function runEntry(ctx: JobContext<PrewarmData>, options: EntryOptions): Pr
 
 // guardPrewarm: a worker shutdown that reaches an idle process while it prewarms
 // would otherwise be dropped by agents-js 1.9.0 (see worker/job_process.ts).
-export default defineAgent<PrewarmData>({ prewarm: guardPrewarm(prewarm), entry });
+// withJobProcessSetup: the job process's metrics channel and loop monitor (worker/job_metrics.ts).
+export default defineAgent<PrewarmData>({
+  prewarm: guardPrewarm(withJobProcessSetup(prewarm)),
+  entry,
+});

@@ -2,7 +2,7 @@
  * `--help` of the command line and of each worker command, written for this
  * project rather than agents-js's generic CLI (whose help calls `dev`
  * "deprecated: use lk agent dev", which cannot run a Deno agent). The worker
- * options come from the same table the parser and the README use.
+ * options come from the same table the parser and worker/README.md use.
  *
  * @module
  */
@@ -47,17 +47,31 @@ const SUMMARY: Record<WorkerCommand, string> = {
     "Register with the LiveKit server at LIVEKIT_URL and ask it for a job in one\nroom (created if missing), as agents-js's connect does.",
 };
 
-/** Help of a worker command: its options, each with its variable and default. */
+/**
+ * An option's default for one command: its `defaults` names them per command
+ * (`start: 8081; dev/connect: 0`), or says one default for all.
+ */
+export function defaultFor(defaults: string, command: WorkerCommand): string {
+  const parts = defaults.split("; ");
+  const perCommand = parts.map((p) => /^([a-z/]+): (.*)$/.exec(p));
+  if (!perCommand.every((m) => m && m[1].split("/").every((c) => c in SUMMARY))) return defaults;
+  const mine = perCommand.find((m) => m![1].split("/").includes(command));
+  return mine ? mine[2] : defaults;
+}
+
+/** Help of a worker command: its options, each with its variable and its default there. */
 export function workerHelp(command: WorkerCommand): string {
   const specs = OPTION_SPECS.filter((s) =>
     command === "connect" || (s.flag !== "--room" && s.flag !== "--participant-identity")
   );
   const options = specs.map((s) => {
     const env = s.env ? `  (env ${s.env})` : "";
-    return `  ${s.flag} ${
-      s.flag === "--room" ? "NAME" : "VALUE"
-    }${env}\n      ${s.help}\n      default: ${s.defaults}`;
+    return `  ${s.flag} ${s.flag === "--room" ? "NAME" : "VALUE"}${env}\n      ${s.help}\n      ` +
+      `default: ${defaultFor(s.defaults, command)}`;
   });
+  // The variables the options above already name are not listed again.
+  const named = new Set(specs.flatMap((s) => s.env ? [s.env] : []));
+  const others = AGENT_ENV_VARS.filter((v) => !v.name.split(", ").some((n) => named.has(n)));
   return `Usage: deno task ${command}${command === "connect" ? " --room NAME" : ""} [options]
 
 ${SUMMARY[command]}
@@ -68,7 +82,7 @@ ${options.join("\n")}
       Show this help
 
 Other environment (.env in the working directory is read too; set variables win):
-${formatEnvVars(AGENT_ENV_VARS.filter((v) => !v.name.startsWith("LIVEKIT_API_KEY")))}
+${formatEnvVars(others)}
 
 Exit status: 0 after a clean stop, 1 when the server cannot be reached or
 refuses the worker, 2 for a configuration mistake (one line on stderr),

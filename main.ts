@@ -17,6 +17,7 @@ import { parseConnectAddr, readAgentConfig, requireCredentials } from "./core/co
 import { loadEnvFile } from "./core/env_file.ts";
 import { PARENT_PIPE_ENV, watchParentPipe } from "./core/parent_pipe.ts";
 import { USAGE_EXIT_CODE, UserError } from "./core/errors.ts";
+import { closestOption } from "./core/unknown_option.ts";
 import { COMMANDS, MAIN_HELP, wantsHelp, workerHelp } from "./help.ts";
 import type { WorkerCommand } from "./worker/options.ts";
 
@@ -45,8 +46,11 @@ export async function main(args: string[]): Promise<void> {
     Deno.exit(0);
   }
   if (!(COMMANDS as readonly string[]).includes(command)) {
+    const near = closestOption(command, COMMANDS);
     throw new UserError(
-      `unknown command "${command}"; use console, start, dev or connect (see main.ts --help)`,
+      `unknown command "${command}"; ${
+        near ? `did you mean ${near}? ` : ""
+      }use console, start, dev or connect (see main.ts --help)`,
     );
   }
   if (wantsHelp(args.slice(1))) {

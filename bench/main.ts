@@ -1,15 +1,16 @@
 /**
  * `deno task bench`: this project against the same agent on Node.js, same machine, same run,
- * loopback only. Prints a table, writes `bench/results/<date>.json` and `latest.json`, and
- * replaces the "Benchmarks" section of README.md with the table.
+ * loopback only. Prints a table, writes `bench/results/deno_node_latest.json` (the latest run
+ * only; earlier ones are in git's history) and replaces its block in `docs/benchmarks.md`.
  *
  * Flags: `--runs N` (pairs per figure, default 5), `--suite-runs N` (test-suite runs, default 5;
  * 0 skips), `--idle N` (idle processes of the `start` worker, default min(cpus, 4) as in
- * production), `--no-readme`, `--only console|worker|suite|room|voice|python`, `--levels 1,2,4,...`
+ * production), `--no-docs`, `--only console|worker|suite|room|voice|python`, `--levels 1,2,4,...`
  * (the concurrent calls of the room load, run inside the test sandbox: `bench/room_load.ts`). The
  * voice path (`bench/voice.ts`, its own flags with `--only voice`) and LiveKit's Python recipe
  * beside this project (`bench/python_peer/main.ts`, its own flags with `--only python`, the same as
- * `deno task bench:python`) run last.
+ * `deno task bench:python`) run last. `--render FILE` prints a saved result of this bench, the
+ * room load or the voice path, and rewrites its docs block from it, without running.
  *
  * Nothing here passes or fails on a timing: the benchmark reports.
  *
@@ -25,9 +26,21 @@ import { denoRuntime, nodeRuntime, type Runtime } from "./runtimes.ts";
 import { formatSummary, pairedRatio, summarize, type Summary } from "./stats.ts";
 import { suiteRun } from "./suite.ts";
 import { type WorkerRun, workerRun } from "./worker_run.ts";
-import { P95_FACTOR, roomLoadInSandbox, type RoomLoadResult, roomLoadTable } from "./room_load.ts";
+import {
+  lkStatsList,
+  P95_FACTOR,
+  roomLoadInSandbox,
+  type RoomLoadResult,
+  roomLoadTable,
+} from "./room_load.ts";
 import { runPythonComparison } from "./python_peer/main.ts";
-import { runVoiceBench } from "./voice.ts";
+import { reportVoice, runVoiceBench, type VoiceResult } from "./voice.ts";
+import { BENCHMARKS_DOC, writeDocBlock } from "./doc_blocks.ts";
+
+/** The Deno/Node result's file in `bench/results/`. */
+export const LATEST = "deno_node_latest.json";
+/** The room load result's file in `bench/results/`. */
+export const ROOM_LATEST = "room_load_latest.json";
 
 /** One row of the results table. */
 export interface Row {
@@ -211,25 +224,32 @@ export function buildRows(
   return rows;
 }
 
-/** The results table as Markdown. */
+/**
+ * The results table as Markdown: each figure's number in the table and its words in a legend
+ * above it, so the table fits the docs' width.
+ */
 export function markdownTable(rows: Row[]): string {
+  const legend = rows.map((r) => {
+    const [id, ...words] = r.figure.split(" ");
+    return `- **${id}** ${words.join(" ")}`;
+  });
   const lines = [
-    "| Figure | Unit | Deno median (min–max) | Node median (min–max) | Deno/Node pairwise | Goal |",
+    "| Figure | Unit | Deno (min–max) | Node (min–max) | Deno/Node | Goal |",
     "| --- | --- | --- | --- | --- | --- |",
   ];
   for (const r of rows) {
     const d = r.digits ?? 0;
     lines.push(
-      `| ${r.figure} | ${r.unit} | ${formatSummary(r.deno, d)} | ${formatSummary(r.node, d)} | ${
-        formatSummary(r.ratio, 2)
-      } | ${r.goal ?? ""} |`,
+      `| ${r.figure.split(" ")[0]} | ${r.unit} | ${formatSummary(r.deno, d)} | ${
+        formatSummary(r.node, d)
+      } | ${formatSummary(r.ratio, 2)} | ${r.goal ?? ""} |`,
     );
   }
-  return lines.join("\n");
+  return `${legend.join("\n")}\n\n${lines.join("\n")}`;
 }
 
-/** What the numbers mean, written under the table in README.md. */
-export const README_NOTES =
+/** What the numbers mean, written under the table in the benchmarks page. */
+export const BENCH_NOTES =
   `How to read it: every figure is the median of the runs, with min–max; the ratio is computed per
 interleaved Deno/Node pair, then its median. Loopback only: the broker half (\`console/broker.ts\`),
 the Inference stand-in (LLM first token and TTS first audio fixed, subtracted in 3f) and the worker
@@ -265,23 +285,12 @@ audio end-of-turn model: the default turn detection of \`start\` (and the fallba
 in \`dev\`). With \`TURN_DETECTION=vad\` or \`stt\` it serves nothing, yet agents-js 1.9.0 still forks
 it (its registration is unconditional, no option): then it is the process this agent need not have.`;
 
-/** Replaces (or appends) the README block between `<!-- bench:NAME:start/end -->` markers. */
-export function withReadmeBlock(readme: string, block: string, name = ""): string {
-  const start = `<!-- bench${name ? `:${name}` : ""}:start -->`;
-  const end = `<!-- bench${name ? `:${name}` : ""}:end -->`;
-  const text = `${start}\n${block}\n${end}`;
-  const a = readme.indexOf(start);
-  const b = readme.indexOf(end);
-  if (a >= 0 && b > a) return readme.slice(0, a) + text + readme.slice(b + end.length);
-  return `${readme.trimEnd()}\n\n${text}\n`;
-}
-
 function levelsOf(spec: string): number[] {
   return spec.split(",").map(Number).filter((n) => Number.isInteger(n) && n > 0);
 }
 
-/** What the room load figures mean, written under its table in README.md. */
-export const ROOM_README_NOTES =
+/** What the room load figures mean, written under its table in the benchmarks page. */
+export const ROOM_NOTES =
   `How it is measured (\`bench/room_load.ts\`): one \`main.ts start\` worker (production defaults,
 \`MAX_JOBS=64\` so capacity is counted in calls, not CPU load) against the real livekit-server, all
 inside the test sandbox; each caller is a real rtc-node participant (4 per caller process) that joins
@@ -294,15 +303,16 @@ prewarm a replacement process). CPU per call is the tree's CPU time over the lev
 that exited included), over N, and that over the call's length. The callers, the server and the
 simulation share the same 2 cores, so the figures are an upper bound of what the agent alone costs.
 
-\`lk\` (LiveKit CLI) is not in the Go module proxy's reach here: it refuses
-github.com/livekit/livekit-cli/v2 at every version (HTTP 403), and server-sdk-go v2.16.4, which lk
-v2.16.4 needs. On the machine that produced the table above, lk was built from the v2.16.4 tag's
-source (a snapshot of livekit/livekit-cli, not committed) with server-sdk-go v2.18.0 and one call
-site of \`lk agent deploy\` adapted to it; the bench runs it when it finds it (\`LK_BIN\`,
-\`~/.cache/exit-message/lk-v2.16.4/lk\`, or PATH) and says why not otherwise.`;
+LiveKit's own load tester, \`lk perf agent-load-test\` (LiveKit CLI v2.16.4), runs after the levels
+when the bench finds \`lk\` (\`LK_BIN\`, \`~/.cache/exit-message/lk-v2.16.4/lk\`, or PATH); otherwise
+the block says why it did not run.`;
 
-/** Prints the room load result, writes its JSON and (with `readme`) the README block. */
-export async function reportRoom(room: RoomLoadResult, readme: boolean): Promise<void> {
+/** Prints the room load result, writes its JSON and (with `docs`) its block in the docs. */
+export async function reportRoom(
+  room: RoomLoadResult,
+  docs: boolean,
+  write = true,
+): Promise<void> {
   const header = [
     `Date: ${
       room.date.slice(0, 16).replace("T", " ")
@@ -310,28 +320,25 @@ export async function reportRoom(room: RoomLoadResult, readme: boolean): Promise
     `Command: \`${room.command}\``,
   ].join("  \n");
   const summary =
-    `Largest number of concurrent calls this machine holds with p95 reply latency under ${P95_FACTOR}x its 1-call value (${
+    `Largest number of concurrent calls the machine above holds with p95 reply latency under ${P95_FACTOR}x its 1-call value (${
       Math.round(room.baselineP95Ms)
     } ms), every call completed and every goodbye heard in full: **${room.maxHeldN}**. At the end: ${room.roomsLeft.length} room(s) left (the server given its 20 s departure timeout to close the rooms of failed calls, whose callers hung up), ${room.jobsAssigned} job(s) assigned and ${room.jobsEnded} ended.`;
   const table = roomLoadTable(room);
   const lk = room.lk.ran
-    ? `LiveKit's own load tester against the same worker (registered under an agent name), ${room.lk.version}: \`${room.lk.command}\`\n\n\`\`\`text\n${room.lk.table}\n\`\`\``
+    ? `LiveKit's own load tester against the same worker (registered under an agent name), ${room.lk.version}: \`${room.lk.command}\`\n\n${
+      lkStatsList(room.lk.table ?? "")
+    }`
     : `LiveKit's own \`lk perf agent-load-test\` did not run: ${room.lk.why}.`;
   console.log(`\n${header}\n\n${table}\n\n${summary}\n\n${lk}\n`);
-  if (readme) {
-    const path = join(ROOT, "README.md");
-    const block = `${header}\n\n${table}\n\n${summary}\n\n${lk}\n\n${ROOM_README_NOTES}`;
-    await Deno.writeTextFile(
-      path,
-      withReadmeBlock(await Deno.readTextFile(path), block, "room"),
-    );
+  if (docs) {
+    const block = `${header}\n\n${table}\n\n${summary}\n\n${lk}\n\n${ROOM_NOTES}`;
+    await writeDocBlock(BENCHMARKS_DOC, block, "room");
+    console.log(`${BENCHMARKS_DOC}: the room load block was updated`);
   }
+  if (!write) return;
   const dir = join(ROOT, "bench/results");
   await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeTextFile(
-    join(dir, "room_load_latest.json"),
-    JSON.stringify(room, null, 2) + "\n",
-  );
+  await Deno.writeTextFile(join(dir, ROOM_LATEST), JSON.stringify(room, null, 2) + "\n");
 }
 
 /** `deno task bench --only room`: the room load alone (no Node peer needed). */
@@ -341,12 +348,12 @@ export async function runRoomOnly(args: string[]): Promise<void> {
     options: {
       only: { type: "string" },
       levels: { type: "string", default: "1,2,4,8,12,16,24" },
-      "no-readme": { type: "boolean", default: false },
+      "no-docs": { type: "boolean", default: false },
     },
   });
   const room = await roomLoadInSandbox(levelsOf(values.levels));
   room.command = `deno task bench ${args.join(" ")}`.trim();
-  await reportRoom(room, !values["no-readme"]);
+  await reportRoom(room, !values["no-docs"]);
 }
 
 async function pairs<T>(
@@ -383,7 +390,7 @@ export async function runBench(args: string[]): Promise<BenchResult> {
       runs: { type: "string", default: "5" },
       "suite-runs": { type: "string", default: "5" },
       idle: { type: "string" },
-      "no-readme": { type: "boolean", default: false },
+      "no-docs": { type: "boolean", default: false },
       only: { type: "string" },
       levels: { type: "string", default: "1,2,4,8,12,16,24" },
     },
@@ -440,12 +447,12 @@ export async function runBench(args: string[]): Promise<BenchResult> {
       room,
       raw: { console: c, worker: w, suiteMs },
     };
-    await report(result, !values["no-readme"]);
-    if (room) await reportRoom(room, !values["no-readme"]);
+    await report(result, !values["no-docs"]);
+    if (room) await reportRoom(room, !values["no-docs"]);
     // The voice path (bench/voice.ts), with its defaults; `--only voice` takes its own flags.
-    if (!only) await runVoiceBench(values["no-readme"] ? ["--no-readme"] : [], peer);
+    if (!only) await runVoiceBench(values["no-docs"] ? ["--no-docs"] : [], peer);
     // The recipe side by side (bench/python_peer/), with its defaults.
-    if (!only) await runPythonComparison(values["no-readme"] ? ["--no-readme"] : []);
+    if (!only) await runPythonComparison(values["no-docs"] ? ["--no-docs"] : []);
     return result;
   } finally {
     await Deno.remove(cwd, { recursive: true }).catch(() => {});
@@ -464,7 +471,7 @@ export function exitNotes(c: { deno: ConsoleRun[]; node: ConsoleRun[] }): string
   });
 }
 
-async function report(result: BenchResult, readme: boolean, write = true): Promise<void> {
+async function report(result: BenchResult, docs: boolean, write = true): Promise<void> {
   const m = result.machine;
   const header = [
     `Date: ${
@@ -483,28 +490,29 @@ async function report(result: BenchResult, readme: boolean, write = true): Promi
   if (write) {
     const dir = join(ROOT, "bench/results");
     await Deno.mkdir(dir, { recursive: true });
-    const json = JSON.stringify(result, null, 2) + "\n";
-    const stamp = result.date.replace(/[:.]/g, "-");
-    await Deno.writeTextFile(join(dir, `${stamp}.json`), json);
-    await Deno.writeTextFile(join(dir, "latest.json"), json);
-    console.log(`\nwritten: bench/results/${stamp}.json and bench/results/latest.json`);
+    // The latest result only: earlier ones stay in git's history.
+    await Deno.writeTextFile(join(dir, LATEST), JSON.stringify(result, null, 2) + "\n");
+    console.log(`\nwritten: bench/results/${LATEST}`);
   }
-  if (readme) {
-    const path = join(ROOT, "README.md");
+  if (docs) {
     const block = `${header}\n\n${table}\n\n${
       result.notes.map((n) => `- ${n}`).join("\n")
-    }\n\n${README_NOTES}`;
-    await Deno.writeTextFile(path, withReadmeBlock(await Deno.readTextFile(path), block));
-    console.log("README.md: Benchmarks section updated");
+    }\n\n${BENCH_NOTES}`;
+    await writeDocBlock(BENCHMARKS_DOC, block);
+    console.log(`${BENCHMARKS_DOC}: the Deno/Node block was updated`);
   }
 }
 
 if (import.meta.main) {
   const render = Deno.args.indexOf("--render");
   if (render >= 0) {
-    // Re-prints a saved result and rewrites the README block from it, without running.
-    const saved = JSON.parse(await Deno.readTextFile(Deno.args[render + 1])) as BenchResult;
-    await report(saved, !Deno.args.includes("--no-readme"), false);
+    // Re-prints a saved result (Deno/Node, room load or voice path) and rewrites its docs block
+    // from it, without running.
+    const saved = JSON.parse(await Deno.readTextFile(Deno.args[render + 1]));
+    const docs = !Deno.args.includes("--no-docs");
+    if ("levels" in saved) await reportRoom(saved as RoomLoadResult, docs, false);
+    else if ("turns" in saved) await reportVoice(saved as VoiceResult, docs);
+    else await report(saved as BenchResult, docs, false);
     Deno.exit(0);
   }
   const onlyAt = Deno.args.indexOf("--only");

@@ -65,7 +65,7 @@ export interface CallResult {
   /** Where the caller's recording was kept, when the goodbye was not heard in full. */
   recording?: string;
   /** The goodbye match, when there was one. */
-  goodbyeMatch?: { correlation: number; coverage: number; pitchOff: number };
+  goodbyeMatch?: { correlation: number; coverage: number; pitchOff: number; endHeard: number };
 }
 
 /** One level's figures. */
@@ -249,8 +249,8 @@ async function oneCall(room: RealRoom, phones: CallerProcess): Promise<CallResul
     result.goodbyeHeardInFull = inFull(match);
     if (match) {
       result.goodbyeEndToDisconnectMs = gone.at - match.endAt;
-      const { correlation, coverage, pitchOff } = match;
-      result.goodbyeMatch = { correlation, coverage, pitchOff };
+      const { correlation, coverage, pitchOff, endHeard } = match;
+      result.goodbyeMatch = { correlation, coverage, pitchOff, endHeard };
     }
     // Kept for a look when the goodbye was not heard in full (what did the caller hear?).
     if (result.goodbyeHeardInFull) await Deno.remove(path);
@@ -430,12 +430,34 @@ export async function roomLoadInSandbox(
   }
 }
 
-/** The load table as Markdown. */
+/**
+ * `lk perf agent-load-test`'s statistics box as a list, one room a line ("room: Agent Joined ✓,
+ * ..."), since the box runs wider than a page; the text as it came when it holds no box.
+ */
+export function lkStatsList(text: string): string {
+  const rows = text.split("\n").filter((l) => l.trim().startsWith("│"))
+    .map((l) => l.trim().slice(1, -1).split("│").map((c) => c.trim()));
+  if (rows.length < 2) return `\`\`\`text\n${text}\n\`\`\``;
+  const [head, ...data] = rows;
+  const room = head.indexOf("Room");
+  return data.map((cells) =>
+    `- ${cells[room] ?? cells[0]}: ${
+      cells.map((c, i) => i === room || head[i] === "#" || !c ? "" : `${head[i]} ${c}`)
+        .filter(Boolean).join(", ")
+    }`
+  ).join("\n");
+}
+
+/**
+ * The room load table as Markdown, then why each level that did not hold did not (one line
+ * each, so the table fits the docs' width).
+ */
 export function roomLoadTable(r: RoomLoadResult): string {
   const lines = [
-    "| Concurrent calls | Reply latency p50 / p95 (ms) | Goodbye heard in full, of the calls that said bye | Calls completed | RSS per call (MiB) | CPU per call (s, cores) | Holds |",
+    "| Calls | Reply p50 / p95 (ms) | Goodbye in full ¹ | Completed | RSS per call (MiB) | CPU per call (s, cores) | Holds |",
     "| --- | --- | --- | --- | --- | --- | --- |",
   ];
+  const why: string[] = [];
   for (const l of r.levels) {
     const bye = l.calls.filter((c) => c.byeToFirstAudioMs !== undefined);
     const heard = bye.filter((c) => c.goodbyeHeardInFull).length;
@@ -445,11 +467,17 @@ export function roomLoadTable(r: RoomLoadResult): string {
       } | ${heard} of ${bye.length} | ${Math.round(l.completedShare * 100)} % | ${
         l.rssPerCallMiB.toFixed(0)
       } | ${l.cpuSecondsPerCall.toFixed(1)} s, ${l.coresPerCall.toFixed(2)} | ${
-        l.holds ? "yes" : `no: ${shortWhy(l.why)}`
+        l.holds ? "yes" : "no"
       } |`,
     );
+    if (!l.holds) why.push(`- ${l.n} calls: ${shortWhy(l.why)}`);
   }
-  return lines.join("\n");
+  const notes = [
+    "",
+    "¹ Of the calls that said bye: the goodbye heard in full at the caller.",
+    ...(why.length ? ["", "Why a level did not hold:", "", ...why] : []),
+  ];
+  return [...lines, ...notes].join("\n");
 }
 
 if (import.meta.main) {

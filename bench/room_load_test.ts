@@ -1,7 +1,8 @@
-import { assertEquals } from "@std/assert";
-import { type RoomLoadResult, roomLoadTable, shortWhy } from "./room_load.ts";
+import { assert, assertEquals } from "@std/assert";
+import { DOC_TABLE_WIDTH, tableWidth } from "./doc_blocks.ts";
+import { lkStatsList, type RoomLoadResult, roomLoadTable, shortWhy } from "./room_load.ts";
 
-Deno.test("room load: a level's reason is one line in the table, without the caller's event dump", () => {
+Deno.test("room load: a level's reason is one line under the table, without the caller's event dump", () => {
   const why = 'no caller event: caller-2: a reply to "Hello there!" within 60000 ms; caller ' +
     'events: [{"ev":"said"}]; stderr tail:\nline';
   assertEquals(
@@ -29,8 +30,28 @@ Deno.test("room load: a level's reason is one line in the table, without the cal
     why: `1 call(s) failed: ${why}`,
   };
   const table = roomLoadTable({ levels: [level] } as unknown as RoomLoadResult);
+  const lines = table.split("\n");
+  assertEquals(lines[2], "| 4 | 2054 / 4719 | 1 of 1 | 75 % | 281 | 15.3 s, 0.41 | no |");
   assertEquals(
-    table.split("\n")[2],
-    '| 4 | 2054 / 4719 | 1 of 1 | 75 % | 281 | 15.3 s, 0.41 | no: 1 call(s) failed: no caller event: caller-2: a reply to "Hello there!" within 60000 ms |',
+    lines.at(-1),
+    '- 4 calls: 1 call(s) failed: no caller event: caller-2: a reply to "Hello there!" within 60000 ms',
   );
+  assert(tableWidth(table) <= DOC_TABLE_WIDTH, `${tableWidth(table)}`);
+});
+
+Deno.test("room load: lk's statistics box becomes one line per room; other text stays as it came", () => {
+  const box = [
+    "Test Statistics:",
+    "┌───┬──────┬──────────────┬──────────────────┐",
+    "│ # │ Room │ Agent Joined │ Agent Join Delay │",
+    "├───┼──────┼──────────────┼──────────────────┤",
+    "│ 1 │ r-0  │ ✓            │ 2.98s            │",
+    "│ 2 │ r-1  │ ✗            │                  │",
+    "└───┴──────┴──────────────┴──────────────────┘",
+  ].join("\n");
+  assertEquals(
+    lkStatsList(box),
+    "- r-0: Agent Joined ✓, Agent Join Delay 2.98s\n- r-1: Agent Joined ✗",
+  );
+  assertEquals(lkStatsList("no rooms"), "```text\nno rooms\n```");
 });

@@ -2,17 +2,17 @@
  * `deno task bench --only voice`: the voice path (end of the user's speech to the first agent
  * audio heard), split into its parts, per turn-detection mode, Deno against the Node peer,
  * through the console protocol (`voice_console.ts`) and at the caller in a real room
- * (`voice_room.ts`, inside the test sandbox). Prints the table, writes
- * `bench/results/voice_latest.json` and the README's `bench:voice` block.
+ * (`voice_room.ts`, inside the test sandbox). Prints the tables, writes
+ * `bench/results/voice_latest.json` and the `bench:voice` block of `docs/benchmarks.md`.
  *
  * Flags: `--voice-runs N` (console sessions per runtime and mode, default 2), `--voice-turns N`
- * (turns per session, default 3), `--voice-where console|room`, `--no-readme`.
+ * (turns per session, default 3), `--voice-where console|room`, `--no-docs`.
  *
  * @module
  */
 import { availableParallelism, cpus } from "node:os";
 import { parseArgs } from "node:util";
-import { withReadmeBlock } from "./main.ts";
+import { BENCHMARKS_DOC, writeDocBlock } from "./doc_blocks.ts";
 import { join, ROOT } from "./node_peer/paths_root.ts";
 import { type NodePeer, prepareNodePeer } from "./node_peer/setup.ts";
 import { loadavg } from "./proc.ts";
@@ -41,8 +41,8 @@ export interface VoiceResult {
   roomError?: string;
 }
 
-/** What the figure means, under its table in README.md. */
-export const VOICE_README_NOTES =
+/** What the figures mean, under their tables in the benchmarks page. */
+export const VOICE_NOTES =
   `How it is measured: each turn the user says "Hello there!" in the simulation's synthetic voice
 (through the console protocol: the project's broker as the microphone, 30 ms frames in real time;
 in the room: a real rtc-node caller), and every part is in ms after the end of that speech as the
@@ -70,7 +70,8 @@ back), so agents-js gives the prediction up after its own 1 s bound, counted fro
 transcript: the decision comes about 1 s after it (the detector's own time), not after the 2.5 s
 maximum; it is counted in the framework share here.`;
 
-function markdown(r: VoiceResult): string {
+/** The voice block as printed and kept in the docs: header, tables, notes. */
+export function renderVoice(r: VoiceResult): string {
   const head = [
     `Date: ${
       r.date.slice(0, 16).replace("T", " ")
@@ -80,7 +81,7 @@ function markdown(r: VoiceResult): string {
     `Command: \`${r.command}\` · medians in ms after the end of the user's speech (framework share: median (min–max))`,
   ].join("  \n");
   const missing = r.roomError ? `\n\nThe room figures are missing: ${r.roomError}` : "";
-  return `${head}\n\n${voiceTable(r.turns)}${missing}\n\n${VOICE_README_NOTES}`;
+  return `${head}\n\n${voiceTable(r.turns)}${missing}\n\n${VOICE_NOTES}`;
 }
 
 /** Runs the voice benchmark with `args` (see the module doc); returns the result. */
@@ -92,7 +93,7 @@ export async function runVoiceBench(args: string[], peer?: NodePeer): Promise<Vo
       "voice-runs": { type: "string", default: "2" },
       "voice-turns": { type: "string", default: "3" },
       "voice-where": { type: "string" },
-      "no-readme": { type: "boolean", default: false },
+      "no-docs": { type: "boolean", default: false },
     },
   });
   const runs = Math.max(1, Number(values["voice-runs"]));
@@ -159,18 +160,21 @@ export async function runVoiceBench(args: string[], peer?: NodePeer): Promise<Vo
     turns: all,
     roomError,
   };
-  const text = markdown(result);
-  console.log(`\n${text}\n`);
   const dir = join(ROOT, "bench/results");
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(join(dir, "voice_latest.json"), JSON.stringify(result, null, 2) + "\n");
-  if (!values["no-readme"]) {
-    const path = join(ROOT, "README.md");
-    await Deno.writeTextFile(path, withReadmeBlock(await Deno.readTextFile(path), text, "voice"));
-    // The table as written is not padded; `deno task ok` checks the README's formatting.
-    await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", path] }).output();
-  }
+  await reportVoice(result, !values["no-docs"]);
   return result;
+}
+
+/** Prints a voice result and (with `docs`) replaces its block in the benchmarks page. */
+export async function reportVoice(result: VoiceResult, docs: boolean): Promise<void> {
+  const text = renderVoice(result);
+  console.log(`\n${text}\n`);
+  if (docs) {
+    await writeDocBlock(BENCHMARKS_DOC, text, "voice");
+    console.log(`${BENCHMARKS_DOC}: the voice path block was updated`);
+  }
 }
 
 if (import.meta.main) {

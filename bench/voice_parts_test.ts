@@ -1,4 +1,5 @@
-import { assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { DOC_TABLE_WIDTH, tableWidth } from "./doc_blocks.ts";
 import {
   decisionFloorMs,
   idealReplyMs,
@@ -38,9 +39,11 @@ Deno.test("table: framework share per runtime, the goal judged on Deno's median"
   const turn = (runtime: "deno" | "node", playoutMs: number): VoiceTurn =>
     withShare({ runtime, where: "console", mode: "vad", playoutMs, load: 0 });
   const table = voiceTable([turn("deno", 1000), turn("node", 1100)]);
+  assertMatch(table, /\| console \| vad \| deno \| 1 \| – \| – \| – \| – \| – \| 1000 \|/);
   assertMatch(
     table,
-    /\| console \| vad \| deno \| 1 \|.*\| 900 \| 100 \(100–100\) \| – \/ – \| met \(100 ms\); Deno ≤ Node \|/,
+    /\| console \| vad \| deno \| 900 \| 100 \(100–100\) \| – \/ – \| met \(100 ms\); Deno ≤ Node \|/,
   );
-  assertMatch(table, /\| console \| vad \| node \| 1 \|.*\| 200 \(200–200\) \| – \/ – \| {2}\|/);
+  assertMatch(table, /\| console \| vad \| node \| 900 \| 200 \(200–200\) \| – \/ – \| {2}\|/);
+  assert(tableWidth(table) <= DOC_TABLE_WIDTH, `${tableWidth(table)}`);
 });

@@ -7,10 +7,12 @@
  *   deno task compile --no-check           # skip the type check
  *
  * Exit status: 0 built (or dry run); 1 build failed or payload over budget;
- * 2 bad flag; 3 no base runtime (`denort`) available, nothing built.
+ * 2 bad flag or a `DENORT_BIN` that is no file; 3 no base runtime (`denort`) available and none
+ * could be downloaded: one line says so, and nothing is left behind (no empty `dist/`).
  *
  * @module
  */
+import { dirname, resolve } from "node:path";
 import { findBaseRuntime } from "./denort.ts";
 import { type CompilePlan, mb, PAYLOAD_BUDGET_BYTES, planCompile } from "./plan.ts";
 
@@ -93,21 +95,37 @@ export function isBaseRuntimeFailure(stderr: string): boolean {
   return /Setting up base binary|denort-[a-z0-9_-]+\.zip/.test(stderr);
 }
 
-/** What `deno task compile` says when it has no base runtime (exit 3). */
+/**
+ * The innermost cause in deno compile's error block (its last `N: ...` line, e.g. `dns error:
+ * failed to lookup address information`), or undefined.
+ */
+export function innermostCause(stderr: string): string | undefined {
+  const chain = plain(stderr).split(/^Stack backtrace:/m)[0];
+  const causes = [...chain.matchAll(/^\s*\d+: (.+)$/gm)].map((m) => m[1].trim());
+  return causes.filter((c) => !/^Setting up base binary/.test(c)).at(-1);
+}
+
+/**
+ * What `deno task compile` says when it has no base runtime (exit 3): one line, what was missing,
+ * why, and how to provide it.
+ */
 export function noBaseRuntimeMessage(
   triple: string,
-  looked: readonly string[],
-  targetFlag?: string,
+  opts: { cause?: string; cachePath?: string; targetFlag?: string } = {},
 ): string {
-  return [
-    `error: no base runtime (denort ${Deno.version.deno}, ${triple}) is available, so nothing was built.`,
-    "deno compile could not download it (this workplace cannot reach the Deno download host,",
-    "and denort is not published on npm). Looked at:",
-    ...looked.map((l) => `  ${l}`),
-    "Build where it is available: set DENORT_BIN=/path/to/denort (same Deno version), or put",
-    `denort-${triple}.zip in the cache path above, or use a machine that reaches dl.deno.land:`,
-    `  deno task compile${targetFlag ? ` --target ${targetFlag}` : ""}`,
-  ].join("\n");
+  const cause = opts.cause ? ` (${opts.cause})` : "";
+  const zip = opts.cachePath ? ` or put the zip at ${opts.cachePath}` : "";
+  return `error: nothing was built: deno compile could not download Deno's base runtime, denort ` +
+    `${Deno.version.deno} for ${triple}, from dl.deno.land${cause}; set DENORT_BIN=/path/to/denort` +
+    `${zip}, then run deno task compile${
+      opts.targetFlag ? ` --target ${opts.targetFlag}` : ""
+    } again`;
+}
+
+/** Text without ANSI colour codes. */
+function plain(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/\x1b\[[0-9;]*m/g, "");
 }
 
 /** Runs `deno task compile`; returns the exit status. */
@@ -135,9 +153,20 @@ export async function build(args: readonly string[]): Promise<number> {
   if (flags.dryRun) return 0;
 
   const runtime = await findBaseRuntime({ target: plan.target.triple });
+  const denortBin = Deno.env.get("DENORT_BIN");
+  if (denortBin !== undefined && !runtime.found) {
+    // deno compile would fail on it with a stack trace; it is the user's to fix.
+    console.error(
+      `error: nothing was built: DENORT_BIN=${denortBin} is not a file; point it at a denort ` +
+        `${Deno.version.deno} for ${plan.target.triple}, or unset it to let deno compile download one`,
+    );
+    return 2;
+  }
   if (runtime.found) console.log(`base runtime: ${runtime.path} (${runtime.via})`);
   else console.log("base runtime: none here; deno compile will try to download it");
-  await Deno.mkdir(`${plan.root}/dist`, { recursive: true });
+  const outDir = dirname(resolve(plan.root, plan.output));
+  const made = await missingDirs(outDir);
+  await Deno.mkdir(outDir, { recursive: true });
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: plan.args,
@@ -146,18 +175,44 @@ export async function build(args: readonly string[]): Promise<number> {
     stdout: "inherit",
     stderr: "piped",
   }).spawn();
-  // Forward stderr as it comes, keeping it to recognise a failed download.
-  let stderr = "";
+  // deno compile's progress lines (Check, Compile, Download) are passed on as they come; its
+  // error block (from the first `error:` line on, with causes and a backtrace) is kept, to be
+  // said in one line when it is the base runtime, or passed on whole when it is anything else.
+  let errorBlock = "";
+  let buffered = "";
   for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-    stderr += chunk;
-    await Deno.stderr.write(new TextEncoder().encode(chunk));
+    if (errorBlock) {
+      errorBlock += chunk;
+      continue;
+    }
+    buffered += chunk;
+    const lines = buffered.split("\n");
+    buffered = lines.pop() ?? "";
+    for (const [k, line] of lines.entries()) {
+      if (/^error:/.test(plain(line))) {
+        errorBlock = [...lines.slice(k), buffered].join("\n");
+        buffered = "";
+        break;
+      }
+      await Deno.stderr.write(new TextEncoder().encode(line + "\n"));
+    }
   }
+  errorBlock += buffered;
   const status = await child.status;
   if (!status.success) {
-    if (!runtime.found && isBaseRuntimeFailure(stderr)) {
-      console.error(noBaseRuntimeMessage(plan.target.triple, runtime.looked, flags.target));
+    await removeIfEmpty(made);
+    if (!runtime.found && isBaseRuntimeFailure(errorBlock)) {
+      const cachePath = runtime.looked.find((l) => l.endsWith(".zip"));
+      console.error(
+        noBaseRuntimeMessage(plan.target.triple, {
+          cause: innermostCause(errorBlock),
+          cachePath,
+          targetFlag: flags.target,
+        }),
+      );
       return NO_BASE_RUNTIME_EXIT_CODE;
     }
+    await Deno.stderr.write(new TextEncoder().encode(errorBlock));
     console.error(`error: deno compile failed (exit ${status.code})`);
     return 1;
   }
@@ -166,6 +221,31 @@ export async function build(args: readonly string[]): Promise<number> {
     `built ${plan.output}: ${mb(size)} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
   return 0;
+}
+
+/** The directories of `dir`'s path that do not exist yet, deepest first. */
+async function missingDirs(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (let d = dir; d !== dirname(d); d = dirname(d)) {
+    try {
+      await Deno.stat(d);
+      break;
+    } catch {
+      out.push(d);
+    }
+  }
+  return out;
+}
+
+/** Removes the directories this build made, deepest first, as long as they are empty. */
+async function removeIfEmpty(dirs: string[]): Promise<void> {
+  for (const d of dirs) {
+    try {
+      await Deno.remove(d); // not recursive: a directory with anything in it stays
+    } catch {
+      return;
+    }
+  }
 }
 
 if (import.meta.main) Deno.exit(await build(Deno.args));

@@ -1,7 +1,7 @@
 /**
  * Where `deno compile` would find its base runtime (`denort`) without
- * downloading it. It is not on npm and the Deno download host is unreachable
- * from this workplace, so a build here needs one of:
+ * downloading it. It is not on npm, so a build where the Deno download host
+ * cannot be reached needs one of:
  * - `DENORT_BIN`: path of a `denort` executable of the same Deno version;
  * - the release zip in the Deno cache:
  *   `$DENO_DIR/dl/release/v<version>/denort-<target>.zip`
@@ -80,7 +80,7 @@ export function downloadUrl(version: string, target: string): string {
 
 /**
  * Whether the base runtime could be downloaded from here (a bounded HEAD
- * request). False on this workplace's machines, which do not reach the host.
+ * request). False where the host cannot be reached.
  */
 export async function canDownloadBaseRuntime(
   target: string,

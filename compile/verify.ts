@@ -398,7 +398,7 @@ export async function verify(args: readonly string[]): Promise<number> {
         }
         console.error(
           [
-            `NOT RUN: no base runtime (denort ${Deno.version.deno}, ${plan.target.triple}) on this machine,`,
+            `NOT RUN: no base runtime (denort ${Deno.version.deno}, ${plan.target.triple}) is available,`,
             "so no executable was built and no smoke check ran. Looked at:",
             ...(runtime.found ? [] : runtime.looked).map((l) => `  ${l}`),
             "  " + downloadUrlNote(plan.target.triple),

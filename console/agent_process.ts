@@ -95,6 +95,14 @@ export function openLogFile(path: string): Deno.FsFile {
   }
 }
 
+/**
+ * Longest {@link AgentProcess.close} waits for the agent's stdout and stderr to
+ * reach their end once the agent has exited and its process group was ended.
+ * Only a process that left the group (`setsid`) can still hold them; past this
+ * the readers are cancelled, so the console never waits on it.
+ */
+export const PIPE_DRAIN_MS = 2_000;
+
 /** Options of {@link AgentProcess.spawn}. */
 export interface AgentSpawnOptions {
   cmd: string;
@@ -119,6 +127,8 @@ export class AgentProcess {
   readonly status: Promise<Deno.CommandStatus>;
   #exited = false;
   #pumps: Promise<void>[];
+  readonly #readers: ReadableStreamDefaultReader<Uint8Array>[] = [];
+  #closed = false;
   readonly #logFile?: { writeSync(p: Uint8Array): number };
   readonly #stdin: WritableStream<Uint8Array>;
 
@@ -159,11 +169,20 @@ export class AgentProcess {
     return this.#exited;
   }
 
+  /** True once {@link close} has finished: the agent reaped, its group ended, its pipes closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   async #pump(stream: ReadableStream<Uint8Array>, onLine?: (l: string) => void): Promise<void> {
     const dec = new TextDecoder();
     let rest = "";
+    const reader = stream.getReader();
+    this.#readers.push(reader);
     try {
-      for await (const chunk of stream) {
+      for (;;) {
+        const { done, value: chunk } = await reader.read();
+        if (done) break;
         try {
           this.#logFile?.writeSync(chunk);
         } catch {
@@ -178,7 +197,7 @@ export class AgentProcess {
         }
       }
     } catch {
-      // stream torn down with the process
+      // stream torn down with the process, or cancelled by close()
     }
     if (rest) this.logs.push(rest);
   }
@@ -212,7 +231,7 @@ export class AgentProcess {
   /**
    * Ends the agent: optional grace wait for a voluntary exit, then SIGINT
    * (agents-js runs its graceful close), then SIGKILL to the group after
-   * `killAfterMs`, as `lk` does. Also reaps the group's leftovers.
+   * `killAfterMs`, as `lk` does; then {@link close}.
    */
   async stop(opts: { graceMs?: number; killAfterMs?: number } = {}): Promise<Deno.CommandStatus> {
     const { graceMs = 0, killAfterMs = 5000 } = opts;
@@ -221,21 +240,12 @@ export class AgentProcess {
       this.signal("SIGINT");
       if (!(await this.waitExit(killAfterMs))) this.signal("SIGKILL");
     }
-    const status = await this.status;
-    // The leader is gone; anything it forked into the group goes with it.
-    try {
-      Deno.kill(-this.pid, "SIGKILL");
-    } catch {
-      // group already empty
-    }
     await this.close();
-    return status;
+    return await this.status;
   }
 
-  /** Kills at once (second Ctrl+C). */
+  /** Kills at once (second Ctrl+C): {@link close} without a chance to exit first. */
   async kill(): Promise<void> {
-    this.signal("SIGKILL");
-    await this.status;
     await this.close();
   }
 
@@ -247,9 +257,34 @@ export class AgentProcess {
     if (!this.#stdin.locked) await this.#stdin.close().catch(() => {});
   }
 
-  /** Waits for the output pumps (every line read and logged) and closes the agent's stdin pipe. */
+  /**
+   * The one end of every path: the agent killed if it still runs (SIGKILL to
+   * its group) and reaped, then whatever is left in its process group ended
+   * by PID (the group is the agent's PID, so it is reachable after the agent
+   * exited: an inference process or a grandchild that outlived it), then its
+   * output read to the end, bounded by {@link PIPE_DRAIN_MS}, and its stdin
+   * pipe closed. Returns within that bound plus the reaping.
+   */
   async close(): Promise<void> {
-    await Promise.all(this.#pumps);
+    if (!this.#exited) this.signal("SIGKILL");
+    await this.status;
+    try {
+      Deno.kill(-this.pid, "SIGKILL");
+    } catch {
+      // group already empty (or no process groups here)
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const drained = await Promise.race([
+      Promise.all(this.#pumps).then(() => true),
+      new Promise<false>((r) => timer = setTimeout(() => r(false), PIPE_DRAIN_MS)),
+    ]);
+    clearTimeout(timer);
+    if (!drained) {
+      // A process outside the group holds the pipes: stop reading them.
+      await Promise.all(this.#readers.map((r) => r.cancel().catch(() => {})));
+      await Promise.all(this.#pumps);
+    }
     await this.closeParentPipe();
+    this.#closed = true;
   }
 }

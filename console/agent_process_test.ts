@@ -1,6 +1,17 @@
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertLess } from "@std/assert";
 import { isAlive, listDescendants } from "../core/process_tree.ts";
-import { agentCommand, AgentProcess, LogRing } from "./agent_process.ts";
+import { bounded, until } from "../testing/wait.ts";
+
+/** The process group of `pid` (Linux `/proc`), or undefined once it is gone. */
+function groupOf(pid: number): number | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+  } catch {
+    return undefined;
+  }
+}
+import { agentCommand, AgentProcess, LogRing, PIPE_DRAIN_MS } from "./agent_process.ts";
 
 const opts = { sanitizeOps: true, sanitizeResources: true };
 
@@ -72,4 +83,94 @@ Deno.test("agent_process: a log line quoting model text cannot carry escape sequ
   const r = new LogRing(5);
   r.push('[00:00:01.000] DEBUG (1): transcript "hi\x1b]0;owned\x07\x1b[2J there"');
   assertEquals(r.tail(1), ['[00:00:01.000] DEBUG (1): transcript "hi there"']);
+});
+
+/**
+ * An agent that exits while something it started still holds its stdout and
+ * stderr (an inference process, a grandchild): `sh -c "sleep 20 & exit 0"`.
+ * Returns the process and the grandchild's PID, once the agent has exited.
+ */
+async function agentLeavingAGrandchild(): Promise<{ p: AgentProcess; grandchild: number }> {
+  const pid = Promise.withResolvers<number>();
+  const p = AgentProcess.spawn({
+    cmd: "sh",
+    args: ["-c", "sleep 20 & echo $!; exit 0"],
+    onLine: (l) => /^\d+$/.test(l) && pid.resolve(Number(l)),
+  });
+  const grandchild = await bounded(pid.promise, 5_000, () => "the grandchild's PID");
+  assertEquals((await bounded(p.status, 5_000, () => "the agent's exit")).code, 0);
+  assert(isAlive(grandchild), "the grandchild is not running: nothing to test");
+  return { p, grandchild };
+}
+
+Deno.test({
+  name:
+    "agent_process: after the agent exits, close() ends its whole group by PID and does not wait for the pipes without bound",
+  ...opts,
+  async fn() {
+    const { p, grandchild } = await agentLeavingAGrandchild();
+    try {
+      await bounded(p.close(), 5_000, () => "close() still waiting for the agent's pipes");
+      assertEquals(isAlive(grandchild), false, "the grandchild outlived the agent's close");
+    } finally {
+      try {
+        Deno.kill(grandchild, "SIGKILL");
+      } catch {
+        // ended, as it should be
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "agent_process: kill() of an agent that already exited still ends its group and returns",
+  ...opts,
+  async fn() {
+    const { p, grandchild } = await agentLeavingAGrandchild();
+    try {
+      await bounded(p.kill(), 5_000, () => "kill() still waiting for the agent's pipes");
+      assertEquals(isAlive(grandchild), false, "the grandchild outlived kill()");
+    } finally {
+      try {
+        Deno.kill(grandchild, "SIGKILL");
+      } catch {
+        // ended, as it should be
+      }
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "agent_process: a process that left the agent's group and holds its pipes cannot hold close() up",
+  ...opts,
+  async fn() {
+    // setsid: out of the agent's group, so the group kill does not reach it;
+    // only the bound on the pipe readers lets close() return.
+    const pid = Promise.withResolvers<number>();
+    const p = AgentProcess.spawn({
+      cmd: "sh",
+      args: ["-c", "setsid sleep 20 & echo $!; exit 0"],
+      onLine: (l) => /^\d+$/.test(l) && pid.resolve(Number(l)),
+    });
+    const escaped = await bounded(pid.promise, 5_000, () => "the escaped process's PID");
+    try {
+      await bounded(p.status, 5_000, () => "the agent's exit");
+      // Once it leads its own group (setsid ran), the agent's group kill cannot reach it.
+      await until(() => groupOf(escaped) === escaped, 5_000, "the process left the agent's group");
+      const t0 = performance.now();
+      await bounded(p.close(), 10_000, () => "close() still waiting for the agent's pipes");
+      assertLess(performance.now() - t0, PIPE_DRAIN_MS + 1_000);
+      assert(
+        isAlive(escaped),
+        "the escaped process is gone: the bound was not what ended the wait",
+      );
+    } finally {
+      try {
+        Deno.kill(escaped, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+  },
 });

@@ -11,6 +11,7 @@ import { BrokerListenError, BrokerSession, listenBroker, WIRE_SAMPLE_RATE } from
 import { encodeMessage, FrameDecoder } from "./framing.ts";
 import { Playout } from "./playout.ts";
 import { decodeWav, WavWriter } from "./wav.ts";
+import { until } from "../testing/wait.ts";
 
 /** The agent's end of the socket, speaking the same framing as agents-js. */
 class FakeAgent {
@@ -154,7 +155,14 @@ Deno.test("broker: audio_playback_clear drops the audio and cancels the pending 
   try {
     await agent.audio(2000);
     await agent.flush();
-    await new Promise((r) => setTimeout(r, 150));
+    // The clear must land while the utterance plays: once the broker took the flush and some
+    // of the audio has played (the recording below then holds about that much of it).
+    await until(
+      () => (broker.stats.flushes === 1 && playout.playedSeconds >= 0.15) || undefined,
+      5_000,
+      "the broker to take the flush and play 150 ms of the utterance",
+    );
+    assert(playout.playing, "the utterance finished before the clear: nothing to test");
     await agent.send({
       case: "audioPlaybackClear",
       value: new pb.AgentSessionMessage_ConsoleIO_AudioPlaybackClear(),

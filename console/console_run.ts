@@ -116,15 +116,12 @@ export class ConsoleRun {
       onReplayFinished: (file) => end.beginStop(`${file} ended`, { kind: "input" }),
     });
     this.#talk = talk;
-    ui.banner(
-      talk.mode === "text"
-        ? opts.silent ? "text (no speech)" : "text"
-        : talk.mode === "wav"
-        ? `voice from ${opts.inputWav}`
-        : "voice",
-      opts.offline,
-    );
-    if (!talk.openDevices()) return USAGE_EXIT;
+    // Devices first: the banner names the mode the console really runs in (voice falls back to
+    // text without a sound card), then what the devices had to say.
+    const devicesOk = talk.openDevices();
+    ui.banner(talk.modeLabel(), opts.offline);
+    talk.sayDeviceNotes();
+    if (!devicesOk) return USAGE_EXIT;
     const recorders: PlayedSink[] = [];
     if (this.#files.outputWav) recorders.push(this.#files.outputWav);
     if (this.#files.record) recorders.push(this.#files.record.agent);
@@ -330,6 +327,7 @@ export class ConsoleRun {
       userTurns: this.#events.userTurns,
       agentTurns: this.#events.agentTurns,
       playedSeconds: this.#playout?.playedSeconds ?? 0,
+      unplayedSeconds: this.#playout?.unplayedSeconds ?? 0,
       outputWav: this.#files.outputWav &&
         { path: this.#opts.outputWav, seconds: this.#files.outputWav.seconds },
       gatewayLog: this.#gateway?.log,
@@ -346,7 +344,7 @@ export class ConsoleRun {
     this.#input?.stop();
     this.#talk?.stop();
     this.ui.finish();
-    if (this.#agent && !this.#agent.exited) await this.#agent.kill();
+    // Kills the agent if it still runs, and ends its group by PID either way.
     await this.#agent?.close();
     await this.#broker?.close();
     try {

@@ -11,7 +11,7 @@ import { agentCommand, AgentProcess } from "./agent_process.ts";
 import { Playout } from "./playout.ts";
 import { agentPid, ConsoleProc, MAIN, settled } from "./testdata/harness.ts";
 import { encodeWav } from "./wav.ts";
-import { bounded } from "../testing/wait.ts";
+import { bounded, until } from "../testing/wait.ts";
 
 const opts = { sanitizeOps: true, sanitizeResources: true };
 const HARNESS = new URL("./testdata/run_console.ts", import.meta.url).pathname;
@@ -70,6 +70,35 @@ Deno.test({
     );
     assertMatch(err, /ERROR \(1\): fake agent cannot load its model/);
     assertEquals(await settled(proc.leftovers()), []);
+  },
+});
+
+Deno.test({
+  name:
+    "e2e: an agent that exits while its grandchild holds its pipes: the console ends the group by PID and exits",
+  ...opts,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const pidFile = `${dir}/grandchild.pid`;
+    const proc = new ConsoleProc([HARNESS, "./agent_leaves_child.ts", "--offline", "--text"], {
+      FAKE_AGENT_CHILD_PID_FILE: pidFile,
+    });
+    let grandchild: number | undefined;
+    try {
+      grandchild = await until(
+        () => Deno.readTextFile(pidFile).then(Number, () => undefined),
+        30_000,
+        "the fake agent's grandchild",
+      );
+      // The console's own bounds: the agent's exit grace (8 s) and the pipe drain (2 s).
+      const st = await proc.exit(20_000);
+      assertEquals(st.code, 0, proc.err);
+      assertEquals(await settled([grandchild]), [], "the agent's grandchild outlived the console");
+    } finally {
+      if (grandchild !== undefined && isAlive(grandchild)) Deno.kill(grandchild, "SIGKILL");
+      await finish(proc);
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
 
@@ -156,7 +185,12 @@ Deno.test({
         [
           ["--offline", "--bogus"],
           {},
-          /^error: unknown option --bogus; see deno task console --help$/,
+          /^error: unknown option --bogus \(see deno task console --help\)$/,
+        ],
+        [
+          ["--ofline"],
+          {},
+          /^error: unknown option --ofline; did you mean --offline\? \(see deno task console --help\)$/,
         ],
         [
           ["--offline", "--text", "--input-wav", "x.wav"],

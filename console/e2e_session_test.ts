@@ -269,7 +269,16 @@ Deno.test({
       assertEquals(notes, [
         "warning: no audio device found (PortAudio is not installed (apt install libportaudio2)); continuing in text mode",
       ]);
+      // The banner names the mode the console runs in, not the one asked for.
+      assertMatch(proc.out, /^exit-message console · text$/m);
+      assertEquals(/console · voice/.test(proc.out), false, proc.out);
       assertMatch(proc.out, /^agent: Goodbye!$/m);
+      // Nothing plays the replies, so nothing paces them; the latency line times the text the
+      // user read, which cannot come before the LLM's first token.
+      assertMatch(proc.out, /s of agent speech synthesized, not played \(text mode\)/);
+      const lines = [...proc.out.matchAll(/llm_ttft (\d+(?:\.\d)?)ms.* e2e (\d+(?:\.\d)?)ms/g)];
+      assert(lines.length >= 1, proc.out);
+      for (const [line, ttft, e2e] of lines) assert(Number(e2e) >= Number(ttft), line);
       await assertNothingLeft(proc);
     } finally {
       await finish(proc);

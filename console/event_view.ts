@@ -122,7 +122,7 @@ export class EventView {
             : (ui.agent(text, item.value.interrupted), "heard");
           if (shown !== "retry") {
             this.#agentTurns++;
-            ui.latency(latency.reply(item.value.metrics, turnParts));
+            ui.latency(latency.reply(item.value.metrics, turnParts, talk?.repliesUnpaced));
             talk?.replied();
           }
           if (shown === "heard" && this.#deps.stopRequested()) {

@@ -11,7 +11,9 @@
  * The figures come from the agent itself: agents-js puts a metrics report on
  * every assistant message it sends over the console protocol. A typed turn
  * has no end of speech, so its `e2e` is measured here instead, from the
- * moment the line was sent to the first audio of the reply.
+ * moment the line was sent to the first audio of the reply; or, when nothing
+ * plays the audio (text mode without a sound card), to the moment the reply's
+ * text is shown, which is what the user saw.
  *
  * @module
  */
@@ -101,10 +103,12 @@ export class LatencyLog {
   readonly #turns: TurnLatency[] = [];
   #typedAt?: number;
   #typedE2eS?: number;
+  #typedSentAt?: number;
 
   /** A typed line was sent (`run_input`) at `now` (ms). */
   typedTurnSent(now = performance.now()): void {
     this.#typedAt = now;
+    this.#typedSentAt = now;
     this.#typedE2eS = undefined;
   }
 
@@ -117,9 +121,16 @@ export class LatencyLog {
 
   /**
    * An agent reply was added with these metrics, and the parts of the spoken turn it answers
-   * (`console/turn_view.ts`); returns its figures (recorded for the summary).
+   * (`console/turn_view.ts`); returns its figures (recorded for the summary). `shownAtOnce`: the
+   * reply's text is what the user gets now (nothing plays its audio), so a typed turn's `e2e`
+   * ends at `now`.
    */
-  reply(metrics: pb.MetricsReport | undefined, parts?: TurnParts): TurnLatency {
+  reply(
+    metrics: pb.MetricsReport | undefined,
+    parts?: TurnParts,
+    shownAtOnce = false,
+    now = performance.now(),
+  ): TurnLatency {
     const l = latencyFromMetrics(metrics);
     if (parts) {
       const s = (ms: number | undefined) => ms === undefined ? undefined : ms / 1000;
@@ -129,8 +140,11 @@ export class LatencyLog {
       if (l.turnS !== undefined) l.decidedBy = decidedByText(parts);
       l.e2eS ??= s(parts.replyStartMs);
     }
-    if (l.e2eS === undefined && this.#typedE2eS !== undefined) l.e2eS = this.#typedE2eS;
+    if (shownAtOnce && this.#typedSentAt !== undefined) {
+      l.e2eS = (now - this.#typedSentAt) / 1000;
+    } else if (l.e2eS === undefined && this.#typedE2eS !== undefined) l.e2eS = this.#typedE2eS;
     this.#typedE2eS = undefined;
+    this.#typedSentAt = undefined;
     if (FIGURES.some(([key]) => l[key] !== undefined)) this.#turns.push(l);
     return l;
   }

@@ -45,6 +45,19 @@ Deno.test("latency: a typed turn's e2e runs from the line sent to the reply's fi
   assertEquals(log.reply(report({ ttsNodeTtfb: 0.1 })).e2eS, undefined);
 });
 
+Deno.test("latency: when nothing plays the reply (text mode, no sound card) e2e runs to the text shown", () => {
+  const log = new LatencyLog();
+  log.typedTurnSent(1000);
+  log.audioArrived(1300); // synthesized, but nobody hears it
+  // The agent's own figure (from the turn's start to its first audio) is not what the user saw.
+  const l = log.reply(report({ llmNodeTtft: 0.2, e2eLatency: 0.05 }), undefined, true, 1450);
+  assertEquals([l.llmTtftS, l.e2eS], [0.2, 0.45]);
+  // Read after the LLM's first token, as the user read it.
+  assertEquals(l.e2eS! >= l.llmTtftS!, true);
+  // The goodbye that follows has no typed line of its own: no e2e.
+  assertEquals(log.reply(report({ ttsNodeTtfb: 0.1 }), undefined, true, 2000).e2eS, undefined);
+});
+
 Deno.test("latency: the summary gives each figure's median over the replies that have it", () => {
   assertEquals(median([3, 1, 2]), 2);
   assertEquals(median([4, 1, 2, 3]), 2.5);

@@ -6,6 +6,7 @@
  * @module
  */
 import { AGENT_ENV_VARS, formatEnvVars } from "../core/env_vars.ts";
+import { unknownOptionMessage } from "../core/unknown_option.ts";
 
 /** Parsed `console` flags. */
 export interface ConsoleOptions {
@@ -35,6 +36,28 @@ export interface ConsoleOptions {
 /** A bad command line; printed as one line. */
 export class ArgError extends Error {}
 
+/** Every option `console` takes (`--connect-addr`, `--record`: also the agent's half alone). */
+export const CONSOLE_FLAGS: readonly string[] = [
+  "--offline",
+  "--text",
+  "--silent",
+  "--input-wav",
+  "--output-wav",
+  "--record",
+  "--list-devices",
+  "--input-device",
+  "--output-device",
+  "--no-devices",
+  "--barge-in",
+  "--port",
+  "--connect-timeout",
+  "--log-file",
+  "--log-level",
+  "--verbose",
+  "--help",
+  "--connect-addr",
+];
+
 /** The help text of `console`. */
 export const HELP = `Usage: deno task console [options]
 
@@ -58,7 +81,8 @@ Options:
   --port N               Broker port on 127.0.0.1 (default: a free one)
   --connect-timeout S    Seconds the agent may take to start and connect (default 60)
   --log-file FILE        Append the agent's logs to FILE
-  --log-level LEVEL      Agent log level: trace, debug, info, warn, error (default debug)
+  --log-level LEVEL      Agent log level: trace, debug, info, warn, error, fatal
+                         (default debug)
   --verbose              Show the agent's log lines in the terminal
   -h, --help             Show this help
 
@@ -79,6 +103,12 @@ ${
     { name: "NO_COLOR", help: "no colours on a terminal" },
   ])
 }
+
+Exit status: 0 when the session ended as you or the agent asked (end_session,
+Ctrl+C, the end of the input), 1 when it could not go on (the agent died or
+never connected; its last log lines are shown), 2 for a mistake to fix (one
+line on stderr), 3 when the models failed MAX_FAILED_TURNS turns in a row,
+130 after a second Ctrl+C. See console/README.md.
 
 The agent's half alone, for an external broker such as \`lk agent console\`:
   deno run -A main.ts console --connect-addr HOST:PORT [--record]`;
@@ -160,7 +190,7 @@ export function parseConsoleArgs(args: string[]): ConsoleOptions {
         const v = value(i++, a);
         if (!["trace", "debug", "info", "warn", "error", "fatal"].includes(v)) {
           throw new ArgError(
-            `--log-level ${v} is not valid; use trace, debug, info, warn or error`,
+            `--log-level ${v} is not valid; use trace, debug, info, warn, error or fatal`,
           );
         }
         o.logLevel = v;
@@ -185,7 +215,11 @@ export function parseConsoleArgs(args: string[]): ConsoleOptions {
         break;
       }
       default:
-        throw new ArgError(`unknown option ${a}; see deno task console --help`);
+        throw new ArgError(
+          a.startsWith("-")
+            ? unknownOptionMessage(a, "console", CONSOLE_FLAGS)
+            : `unexpected argument ${a} (see deno task console --help)`,
+        );
     }
   }
   if (o.text && o.inputWav) {

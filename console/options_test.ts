@@ -25,6 +25,9 @@ Deno.test("console options: contradictions and empty values are one sentence eac
     [["--input-device", ""], "--input-device is empty"],
     [["--record"], "--record needs a value"],
     [["--text", "--input-wav", "a.wav"], "--text and --input-wav exclude each other"],
+    [["--txet"], "unknown option --txet; did you mean --text? (see deno task console --help)"],
+    [["--bogus=1"], "unknown option --bogus (see deno task console --help)"],
+    [["hello"], "unexpected argument hello (see deno task console --help)"],
   ];
   for (const [args, msg] of cases) assertThrows(() => parseConsoleArgs(args), ArgError, msg);
 });

@@ -3,6 +3,9 @@
  * clock. The clock is what decides when an `audio_playback_flush` may be
  * acknowledged, whether or not a speaker exists: the agent learns "played"
  * only once the audio's real duration has elapsed, like with `lk console`.
+ * The one exception is text mode with nothing to play into (no sound card, no
+ * recorder): there nobody hears the audio, so pacing it would only hold the
+ * reply's text back by its spoken length; it is taken as played on arrival.
  *
  * @module
  */
@@ -64,12 +67,24 @@ export class Playout {
   #closed = false;
   /** Total seconds of agent audio played (cleared audio excluded). */
   playedSeconds = 0;
+  /** Total seconds of agent audio taken as played on arrival, unpaced (see {@link unpaced}). */
+  unplayedSeconds = 0;
+  /**
+   * The console is in text mode. Without a device and without recorders the
+   * audio is then taken as played when it arrives (see the module doc).
+   */
+  textMode = false;
 
   constructor(opts: PlayoutOptions) {
     this.sampleRate = opts.sampleRate;
     this.#device = opts.device;
     this.#recorders = opts.recorders ?? [];
     this.#tickMs = opts.tickMs ?? 20;
+  }
+
+  /** True when audio is taken as played on arrival: text mode, nothing to play it into. */
+  get unpaced(): boolean {
+    return this.textMode && !this.#device && this.#recorders.length === 0;
   }
 
   /** True while audio is queued and playing. */
@@ -90,6 +105,13 @@ export class Playout {
   write(samples: Int16Array): void {
     if (this.#closed || samples.length === 0) return;
     this.#advance(performance.now());
+    if (this.unpaced && this.#queue.length === 0) {
+      this.#written += samples.length;
+      this.#played += samples.length;
+      this.unplayedSeconds += samples.length / this.sampleRate;
+      this.#advance(performance.now());
+      return;
+    }
     if (this.#queue.length === 0) {
       // A device adds its buffer latency before the first sample is heard.
       this.#headStartedAt = performance.now() + (this.#device?.latencyMs ?? 0);

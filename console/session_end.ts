@@ -20,6 +20,9 @@ import type { ConsoleUi } from "./ui.ts";
  */
 const AGENT_STOP_BOUND_MS = SESSION_CLOSE_TIMEOUT_MS + CONSOLE_EXIT_GRACE_MS + 1_000;
 
+/** Past the stop bound, how long the agent gets after its last SIGINT before SIGKILL. */
+const STOP_KILL_AFTER_MS = 3_000;
+
 /** Where a console run is: the session's end is decided by the phase it comes in. */
 export type Phase = "starting" | "running" | "ending" | "done";
 
@@ -116,6 +119,13 @@ export class SessionEnd {
     this.#armStopBound();
   }
 
+  /**
+   * The one stop bound of both endings (the agent's, and the user's or a
+   * signal's): past it the agent gets one more SIGINT (agents-js then exits
+   * at once, ending its children), SIGKILL to its group after
+   * {@link STOP_KILL_AFTER_MS}, and `AgentProcess.stop` then ends what is left
+   * of the group by PID and reaps it.
+   */
   #armStopBound(): void {
     this.#deps.later(() => {
       const agent = this.#deps.agent();
@@ -123,7 +133,7 @@ export class SessionEnd {
         this.#deps.ui.warn(
           `the agent did not finish within ${AGENT_STOP_BOUND_MS / 1000} s; stopping it`,
         );
-        void agent.stop({ killAfterMs: 3000 });
+        void agent.stop({ killAfterMs: STOP_KILL_AFTER_MS });
       }
     }, AGENT_STOP_BOUND_MS);
   }
@@ -147,7 +157,7 @@ export class SessionEnd {
     this.#hardQuit.resolve();
   }
 
-  /** Ends a running session: the agent gets one SIGINT (its goodbye), then SIGKILL past the bound. */
+  /** Ends a running session: the agent gets one SIGINT (its goodbye), then the stop bound. */
   beginStop(reason: string, cause: EndingCause): void {
     if (this.phase !== "running") return;
     const { ui } = this.#deps;
@@ -162,15 +172,7 @@ export class SessionEnd {
     this.#deps.talk()?.stop();
     // One SIGINT: agents-js closes the session, which runs onExit ("Goodbye!").
     this.#deps.agent()?.signal("SIGINT");
-    this.#deps.later(() => {
-      const agent = this.#deps.agent();
-      if (agent && !agent.exited) {
-        ui.warn(
-          `the agent did not finish within ${AGENT_STOP_BOUND_MS / 1000} s; stopping it`,
-        );
-        agent.signal("SIGKILL");
-      }
-    }, AGENT_STOP_BOUND_MS);
+    this.#armStopBound();
   }
 
   /** Quits at once: the agent (and anything it forked) is killed. */

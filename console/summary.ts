@@ -31,6 +31,8 @@ export interface SummaryFacts {
   agentTurns: number;
   /** Seconds of agent speech played. */
   playedSeconds: number;
+  /** Seconds of agent speech shown as text at once, nothing playing it (text mode). */
+  unplayedSeconds?: number;
   /** `--output-wav`: the path and the seconds written. */
   outputWav?: { path?: string; seconds: number };
   /** The offline simulation's event log, when it ran. */
@@ -61,6 +63,10 @@ export function printSummary(ui: ConsoleUi, f: SummaryFacts): void {
   ];
   const played = f.playedSeconds;
   if (played > 0) parts.push(`${played.toFixed(2)} s of agent speech`);
+  const unplayed = f.unplayedSeconds ?? 0;
+  if (unplayed > 0) {
+    parts.push(`${unplayed.toFixed(2)} s of agent speech synthesized, not played (text mode)`);
+  }
   ui.line("");
   ui.line(ui.tty ? `${ui.bold("session ended:")} ${ending}` : `session ended: ${ending}`);
   ui.line(`summary: ${parts.join(" · ")}`);

@@ -49,6 +49,7 @@ export class Talk {
   #running = false;
   #sttScript?: readonly string[];
   #sttNoted = false;
+  #notes: (() => void)[] = [];
 
   constructor(o: TalkOptions) {
     this.#o = o;
@@ -56,11 +57,19 @@ export class Talk {
   }
 
   /**
-   * Opens what the mode needs, saying in one line what is missing; a named
-   * device that cannot be used is a mistake (false: exit 2, nothing started).
+   * Opens what the mode needs and settles the mode (voice falls back to text
+   * without a sound card); a named device that cannot be used is a mistake
+   * (false: exit 2, nothing started). What it has to say (one line for what
+   * is missing) waits for {@link sayDeviceNotes}, so the banner can name the
+   * mode the console really runs in before it.
    */
   openDevices(): boolean {
-    const { ui, opts } = this.#o;
+    const { opts } = this.#o;
+    const ui = {
+      error: (m: string) => this.#notes.push(() => this.#o.ui.error(m)),
+      warn: (m: string) => this.#notes.push(() => this.#o.ui.warn(m)),
+      info: (m: string) => this.#notes.push(() => this.#o.ui.info(m)),
+    };
     if (this.mode !== "text" && opts.devices) {
       const sound = openSound(this.mode === "voice", opts);
       if (sound.kind === "mistake") {
@@ -98,6 +107,23 @@ export class Talk {
     return true;
   }
 
+  /** Prints what {@link openDevices} had to say, once. */
+  sayDeviceNotes(): void {
+    for (const say of this.#notes.splice(0)) say();
+  }
+
+  /** True while the agent's replies are shown as they come, their audio unpaced (playout.ts). */
+  get repliesUnpaced(): boolean {
+    return this.#playout?.unpaced ?? false;
+  }
+
+  /** The mode as the banner names it. */
+  modeLabel(): string {
+    const { opts } = this.#o;
+    if (this.mode === "text") return opts.silent ? "text (no speech)" : "text";
+    return this.mode === "wav" ? `voice from ${opts.inputWav}` : "voice";
+  }
+
   /**
    * The offline simulation's scripted STT: it does not listen, it reads these
    * lines in turn. Said once, as soon as the user speaks rather than types.
@@ -112,6 +138,7 @@ export class Talk {
     this.#broker = broker;
     this.#playout = playout;
     this.#running = true;
+    playout.textMode = this.mode === "text";
   }
 
   /** Starts the microphone of the current mode (after the agent's first message). */
@@ -235,6 +262,7 @@ export class Talk {
     try {
       if (this.mode === "voice") {
         this.mode = "text";
+        if (this.#playout) this.#playout.textMode = true;
         if (this.#micPath) this.#micPath.paused = true;
         ui.info("text mode: type a message and press Enter (Ctrl+T to speak)");
         this.hints();
@@ -244,6 +272,7 @@ export class Talk {
       if (!this.devices?.input && !await this.#openMic()) return;
       if (!this.#running) return;
       this.mode = "voice";
+      if (this.#playout) this.#playout.textMode = false;
       await broker.updateIo({ audioIn: true, audioOut: true });
       this.startMic();
       if (this.#micPath) this.#micPath.paused = false;

@@ -37,12 +37,16 @@ Deno.test("talk: without a sound card, voice falls back to text in one line; a r
     const voice = talkFor([]);
     assertEquals(voice.talk.openDevices(), true);
     assertEquals(voice.talk.mode, "text");
+    // The banner comes first and names the mode the console runs in; then the note.
+    assertEquals([voice.talk.modeLabel(), voice.out], ["text", []]);
+    voice.talk.sayDeviceNotes();
     assertEquals(voice.out, [
       "warning: no audio device found (PortAudio is not installed (apt install libportaudio2)); continuing in text mode\n",
     ]);
     const wav = talkFor(["--input-wav", "x.wav"]);
     assertEquals(wav.talk.openDevices(), true);
-    assertEquals(wav.talk.mode, "wav");
+    wav.talk.sayDeviceNotes();
+    assertEquals([wav.talk.mode, wav.talk.modeLabel()], ["wav", "voice from x.wav"]);
     assertEquals(wav.out.length, 1);
     assertEquals(wav.out[0].endsWith("the agent's speech is timed, not played\n"), true);
   });
@@ -53,6 +57,7 @@ Deno.test("talk: a device the user named is a mistake when it cannot be used, in
     for (const args of [["--input-device", "USB"], ["--text", "--output-device", "1"]]) {
       const { talk, out } = talkFor(args);
       assertEquals(talk.openDevices(), false, args.join(" "));
+      talk.sayDeviceNotes();
       assertEquals(out.length, 1);
       assertEquals(out[0].startsWith("(stderr) error: --"), true, out[0]);
     }
@@ -62,6 +67,7 @@ Deno.test("talk: a device the user named is a mistake when it cannot be used, in
 Deno.test("talk: keys act only while the session runs; the status line follows the mode", () => {
   const { talk, out, commandModes } = talkFor(["--no-devices"]);
   assertEquals(talk.openDevices(), true);
+  talk.sayDeviceNotes();
   assertEquals(talk.mode, "text");
   // Not attached to a session yet: a command key is swallowed, nothing happens.
   assertEquals(talk.onKey("?", false), true);

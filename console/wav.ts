@@ -3,7 +3,7 @@
  *
  * Hand-written on purpose: the console only needs integer PCM in and 16-bit
  * mono PCM out, which is ~100 lines; no npm WAV package is both well kept and
- * dependency-free, and JSR (`@std`) is unreachable from this workplace.
+ * dependency-free, and Deno's std has no WAV module.
  *
  * @module
  */

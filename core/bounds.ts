@@ -12,13 +12,13 @@
  *
  * | Stage | Bound | Who enforces it |
  * | --- | --- | --- |
- * | LLM reply starts (first chunk) | {@link LLM_FIRST_CHUNK_TIMEOUT_MS} | `core/watchdog.ts` |
- * | LLM reply continues (gap between chunks) | {@link LLM_IDLE_TIMEOUT_MS} | `core/watchdog.ts` |
+ * | LLM reply starts (first chunk) | {@link LLM_FIRST_CHUNK_TIMEOUT_MS} | `core/watchdog.ts`, given the bound by `agent.ts` |
+ * | LLM reply continues (gap between chunks) | {@link LLM_IDLE_TIMEOUT_MS} | `core/watchdog.ts`, given the bound by `agent.ts` |
  * | LLM/STT/TTS errors, retried | plugin `connOptions` (agents-js defaults: 4 attempts, 0.1 + 2 + 2 s apart) | agents-js |
- * | Failed turns in a row before the call ends | `MAX_FAILED_TURNS` (default {@link DEFAULT_MAX_FAILED_TURNS}) | `core/turn_failures.ts` |
+ * | Failed turns in a row before the call ends | `MAX_FAILED_TURNS` (default {@link DEFAULT_MAX_FAILED_TURNS}) | `core/turn_failures.ts`, the value read by `core/config.ts` |
  * | Gateway probe after a connection failure (for the log line only) | {@link GATEWAY_PROBE_TIMEOUT_MS} | `core/model_error.ts` |
  * | Speech already playing when the ending starts | {@link SPEECH_DRAIN_TIMEOUT_MS}, then interrupted | `core/say_bounded.ts` |
- * | "Goodbye!", synthesis to playout | `G` (default {@link DEFAULT_GOODBYE_TIMEOUT_MS}) | `core/say_bounded.ts` |
+ * | "Goodbye!", synthesis to playout | `G` (default {@link DEFAULT_GOODBYE_TIMEOUT_MS}, at most {@link MAX_GOODBYE_TIMEOUT_MS}) | `core/say_bounded.ts`, the value read by `core/config.ts` |
  * | An abandoned speech's tasks after an interrupt | {@link LIBRARY_CANCEL_WAIT_MS} (fixed in agents-js) | agents-js |
  * | User-turn commit on close | {@link LIBRARY_CLOSE_COMMIT_MS} (fixed in agents-js) | agents-js |
  * | Whole ending, request to `Close` | {@link SESSION_CLOSE_TIMEOUT_MS}, then the forced ending | `core/job_end.ts` |
@@ -34,7 +34,7 @@
  * up at once (room deletion requested, bounded by {@link DELETE_ROOM_TIMEOUT_MS}) and leaves
  * the room (bounded by {@link ROOM_DISCONNECT_TIMEOUT_MS}), without waiting for the stuck
  * close. `G` itself is capped at {@link MAX_GOODBYE_TIMEOUT_MS} so that `closeBoundMs(G)`
- * fits inside the 30 s.
+ * fits inside the 30 s with {@link CLOSE_MARGIN_MS} to spare.
  *
  * @module
  */
@@ -167,13 +167,39 @@ export function closeBoundMs(
 }
 
 /**
- * Largest `GOODBYE_TIMEOUT_MS` the bounds can honour: with speech still playing
- * when the ending starts, {@link closeBoundMs} must fit inside
- * {@link SESSION_CLOSE_TIMEOUT_MS}, or the forced ending would cut the goodbye
- * before its own bound (30 000 − 15 000 − 2 000 − 500 = 12 500 ms). Larger
- * values are refused at start-up.
+ * What the close bound keeps beyond the sum of the named bounds: the work of
+ * an ending that no timer bounds (the tool's return, agents-js scheduling
+ * `onExit`, closing the model streams and outputs) and timers firing late on
+ * a busy machine. {@link SESSION_CLOSE_TIMEOUT_MS} starts when the ending
+ * starts, the goodbye's own clock only once `onExit` runs and the speech
+ * before it is done, so without this margin a worst-case ending at the
+ * largest goodbye bound, every stage within its bound, would still end as a
+ * forced ending. Measured: that worst case (drain, cancel wait and goodbye
+ * all spent) closes 120 to 600 ms after {@link closeBoundMs}, on loopback
+ * with both cores busy (`deno test -A faults/session_test.ts --filter "at its
+ * limit"` prints what it leaves); 2 s leaves room for remote model sockets
+ * and slower machines.
  */
-export const MAX_GOODBYE_TIMEOUT_MS = SESSION_CLOSE_TIMEOUT_MS - closeBoundMs(0);
+export const CLOSE_MARGIN_MS = 2_000;
+
+/**
+ * Largest `GOODBYE_TIMEOUT_MS` the bounds can honour: {@link maxGoodbyeTimeoutMs}
+ * with the production bounds, 30 000 − (15 000 + 2 000 + 500) − 2 000 =
+ * 10 500 ms. Larger values are refused at start-up.
+ */
+export const MAX_GOODBYE_TIMEOUT_MS: number = maxGoodbyeTimeoutMs();
+
+/**
+ * The largest goodbye bound whose worst case, with `speechDrainMs` of speech
+ * still playing when the ending starts, closes within `sessionCloseMs` with
+ * {@link CLOSE_MARGIN_MS} to spare: `closeBoundMs(G, drain) + margin <= sessionCloseMs`.
+ */
+export function maxGoodbyeTimeoutMs(
+  sessionCloseMs: number = SESSION_CLOSE_TIMEOUT_MS,
+  speechDrainMs: number = SPEECH_DRAIN_TIMEOUT_MS,
+): number {
+  return sessionCloseMs - closeBoundMs(0, speechDrainMs) - CLOSE_MARGIN_MS;
+}
 
 /**
  * Grace a forced console exit (second signal, close bound passed) gives the

@@ -1,5 +1,5 @@
 import { assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
-import { MAX_GOODBYE_TIMEOUT_MS, SESSION_CLOSE_TIMEOUT_MS } from "./bounds.ts";
+import { CLOSE_MARGIN_MS, MAX_GOODBYE_TIMEOUT_MS, SESSION_CLOSE_TIMEOUT_MS } from "./bounds.ts";
 import { closeBoundMs } from "./bounds.ts";
 import { DEFAULT_APOLOGY, DEFAULT_INFERENCE_URL, readAgentConfig } from "./config.ts";
 import { UserError } from "./errors.ts";
@@ -7,10 +7,11 @@ import { UserError } from "./errors.ts";
 const env = (vars: Record<string, string>) => ({ get: (k: string) => vars[k] });
 
 Deno.test("GOODBYE_TIMEOUT_MS: the largest value the close bound can honour is accepted, one more is refused", () => {
-  // With speech still playing when the ending starts, the whole close must fit the close bound.
-  assertEquals(closeBoundMs(MAX_GOODBYE_TIMEOUT_MS), SESSION_CLOSE_TIMEOUT_MS);
+  // With speech still playing when the ending starts, the whole close must fit the close
+  // bound with its margin (the worst case at this limit: faults/session_test.ts).
+  assertEquals(closeBoundMs(MAX_GOODBYE_TIMEOUT_MS) + CLOSE_MARGIN_MS, SESSION_CLOSE_TIMEOUT_MS);
   const max = String(MAX_GOODBYE_TIMEOUT_MS);
-  assertEquals(readAgentConfig(env({ GOODBYE_TIMEOUT_MS: max })).goodbyeTimeoutMs, 12_500);
+  assertEquals(readAgentConfig(env({ GOODBYE_TIMEOUT_MS: max })).goodbyeTimeoutMs, 10_500);
   for (const bad of [String(MAX_GOODBYE_TIMEOUT_MS + 1), "600000", "0", "1.5", "soon"]) {
     const error = assertThrows(
       () => readAgentConfig(env({ GOODBYE_TIMEOUT_MS: bad })),

@@ -121,7 +121,11 @@ export class CallEnding {
   /** Records how the goodbye went. */
   setGoodbyeOutcome(outcome: GoodbyeOutcome): void {
     this.#goodbyeOutcome = outcome;
+    if (outcome === "played" || outcome === "partial") this.goodbyeEndedAt ??= Date.now();
   }
+
+  /** When the goodbye's playout ended (epoch ms), once it was heard in full or in part. */
+  goodbyeEndedAt?: number;
 
   /** Signals received while this session lived, in order (`SIGINT`, `SIGTERM`). */
   get signals(): readonly string[] {

@@ -18,6 +18,7 @@ import type { EndCallAction } from "./config.ts";
 import { armConsoleExit, exitConsole } from "./console_exit.ts";
 import type { CallEnding, CloseError } from "./ending.ts";
 import { MODEL_FAILURE_EXIT_CODE } from "./errors.ts";
+import { reportCall } from "./call_metrics.ts";
 import { releaseJob } from "./job_release.ts";
 import { log } from "./log.ts";
 import { TIMED_OUT, withTimeout } from "./timeout.ts";
@@ -81,6 +82,13 @@ export function logSessionEnded(
     `session ended: ${endReason}`,
   );
   ending.report({ kind: "session_ended", endReason, goodbye: ending.goodbyeOutcome });
+  reportCall({
+    kind: "call_ended",
+    endReason,
+    goodbye: ending.goodbyeOutcome,
+    ...(typeof fields.forced === "string" ? { forced: fields.forced } : {}),
+    ...(ending.failure ? { failedModel: ending.failure.model } : {}),
+  });
   return true;
 }
 
@@ -131,7 +139,8 @@ export function endJobAfterClose(
       } else {
         const hangUp = agentHungUp(ending) && action === "delete_room";
         ctx.shutdown(endReason);
-        void forceCallEnd(ctx, hangUp).then(() => {
+        void forceCallEnd(ctx, hangUp).then((hungUp) => {
+          if (hungUp) reportHangup(ending);
           // The call is over; agents-js may still hold this process for a minute on the stuck
           // close. Past a grace, the process ends itself and frees its slot in the worker.
           const timer = setTimeout(
@@ -155,8 +164,13 @@ export function endJobAfterClose(
       ...(error ? { error } : {}),
     });
     if (!logged) return; // a forced ending already ended the call
-    if (agentHungUp(ending) && action === "delete_room" && !ctx.isFakeJob) {
-      ctx.addShutdownCallback(() => deleteRoomBounded(ctx));
+    if (agentHungUp(ending) && !ctx.isFakeJob) {
+      // delete_room: the caller is hung up once the room is deleted; leave: once the agent left
+      // the room (agents-js disconnects before it runs the shutdown callbacks).
+      ctx.addShutdownCallback(async () => {
+        const hungUp = action === "delete_room" ? await deleteRoomBounded(ctx) : true;
+        if (hungUp) reportHangup(ending);
+      });
     }
     if (ctx.isFakeJob) {
       const code = FAILURE_END_REASONS.has(endReason) ? MODEL_FAILURE_EXIT_CODE : 0;
@@ -183,6 +197,12 @@ function exitJobProcess(jobId?: string): void {
   setTimeout(() => Deno.exit(0), LOG_FLUSH_GRACE_MS);
 }
 
+/** The caller was hung up after the agent's goodbye: how long after its end. */
+function reportHangup(ending: CallEnding): void {
+  if (ending.goodbyeEndedAt === undefined) return;
+  reportCall({ kind: "goodbye_to_hangup", seconds: (Date.now() - ending.goodbyeEndedAt) / 1000 });
+}
+
 /** True when the agent ended the call (end_session) with the user still there. */
 function agentHungUp(ending: CallEnding): boolean {
   return ending.requestedBy === "end_session" && !ending.userGone;
@@ -194,8 +214,8 @@ function agentHungUp(ending: CallEnding): boolean {
  * leaving it takes the agent out. Both at once, each bounded, each failure
  * logged, neither waiting for agents-js's shutdown.
  */
-async function forceCallEnd(ctx: JobLike, deleteRoom: boolean): Promise<void> {
-  const leave = async () => {
+async function forceCallEnd(ctx: JobLike, deleteRoom: boolean): Promise<boolean> {
+  const leave = async (): Promise<boolean> => {
     const left = await withTimeout(
       ctx.room.disconnect().then(() => true, (error) => {
         log().warn({ error: String(error) }, "the forced ending could not leave the room");
@@ -208,29 +228,44 @@ async function forceCallEnd(ctx: JobLike, deleteRoom: boolean): Promise<void> {
         { timeout_ms: ROOM_DISCONNECT_TIMEOUT_MS },
         "the forced ending could not leave the room in time; the job process ends it when it exits",
       );
-    } else if (left) {
-      log().info("the forced ending left the room");
+      return false;
     }
+    if (left) log().info("the forced ending left the room");
+    return left;
   };
-  await Promise.all([leave(), deleteRoom ? deleteRoomBounded(ctx) : undefined]);
+  const [left, deleted] = await Promise.all([
+    leave(),
+    deleteRoom ? deleteRoomBounded(ctx) : false,
+  ]);
+  return deleteRoom ? deleted : left;
 }
 
 /**
  * Asks the LiveKit API to delete the room (which hangs up every participant),
  * bounded; a failure or a timeout leaves the room with a warning.
  */
-async function deleteRoomBounded(ctx: JobLike): Promise<void> {
+async function deleteRoomBounded(ctx: JobLike): Promise<boolean> {
   log().info("deleting the room to hang up every participant (END_CALL_ACTION=delete_room)");
   const result = await withTimeout(
-    ctx.deleteRoom().catch((error) => {
-      log().warn({ error: String(error) }, "the LiveKit API did not delete the room; leaving it");
+    ctx.deleteRoom().then(() => true, (error) => {
+      log().warn(
+        { error: String(error) },
+        `the LiveKit API did not delete the room (${error}); the agent leaves, the caller stays ` +
+          "until they hang up: check that the server's API is reachable from the worker and that " +
+          "LIVEKIT_API_KEY may administer rooms",
+      );
+      return false;
     }),
     DELETE_ROOM_TIMEOUT_MS,
   );
   if (result === TIMED_OUT) {
     log().warn(
       { timeout_ms: DELETE_ROOM_TIMEOUT_MS },
-      "the LiveKit API did not delete the room in time; leaving it instead",
+      `the LiveKit API did not delete the room within ${DELETE_ROOM_TIMEOUT_MS} ms; the agent ` +
+        "leaves, the caller stays until they hang up: check the latency from the worker to the " +
+        "LiveKit server's API",
     );
+    return false;
   }
+  return result;
 }

@@ -14,17 +14,21 @@
 /** What replaces a secret. */
 export const REDACTED = "***";
 
-// `scheme://userinfo@` (userinfo up to the first "/" of the authority), or a
-// bare `userinfo@host` without a scheme (a typo'd URL still holds the secret).
-const USERINFO = /^((?:[a-z][a-z0-9+.-]*:)?\/\/)?([^/?#\s@]+)@/i;
+// `scheme://userinfo@`, or a bare `userinfo@host` without a scheme (a typo'd
+// URL still holds the secret). The userinfo runs to the LAST "@": a secret
+// may hold "@", and in a malformed URL also "/", "?", "#" or ":", so no
+// character before that "@" can be told apart from the secret. A URL here
+// never has an "@" anywhere else (the LiveKit URL is bare), so nothing that
+// identifies the server is lost.
+const USERINFO = /^((?:[a-z][a-z0-9+.-]*:)?\/\/)?(.*)@/is;
 // Every query or fragment parameter value: a URL here never needs one (the
 // LiveKit URL must be bare), so any value may be a token.
 const PARAM_VALUE = /([?&#;][^=&#;\s]*=)[^&#;\s]*/g;
 
 /**
- * Returns `url` with its userinfo and every query/fragment parameter value
- * replaced by `***`, e.g. `wss://***@host/?access_token=***`. Text without
- * either is returned unchanged.
+ * Returns `url` with its userinfo (everything between the scheme and the last
+ * `@`) and every query/fragment parameter value replaced by `***`, e.g.
+ * `wss://***@host/?access_token=***`. Text without either is returned unchanged.
  */
 export function redactUrl(url: string): string {
   const raw = url.trim();

@@ -78,6 +78,9 @@ export function watchRoomLink(
     );
   };
   const onDisconnected = (reason?: DisconnectReason) => {
+    // The job itself left (the forced ending leaves while the stuck session has not closed):
+    // not a lost link. Reporting it as one logged a false warning after every forced ending.
+    if (reason === DisconnectReason.CLIENT_INITIATED) return;
     const name = DisconnectReason[reason ?? DisconnectReason.UNKNOWN_REASON] ?? String(reason);
     end(`the room connection closed (${name})`, { disconnect_reason: name });
   };

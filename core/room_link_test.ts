@@ -32,6 +32,20 @@ Deno.test("room link: a Disconnected mid-call ends the session at once, no goodb
   unwatch();
 });
 
+Deno.test("room link: the job's own leaving (CLIENT_INITIATED, the forced ending) is not a lost link: no warning, the ending untouched", () => {
+  using logs = captureLogs();
+  const room = new EventEmitter();
+  const ending = new CallEnding();
+  ending.request("end_session");
+  const { session, shutdowns } = fakeSession();
+  const unwatch = watchRoomLink(room, session, ending, 60_000);
+  room.emit(RoomEvent.Disconnected, DisconnectReason.CLIENT_INITIATED);
+  assertEquals(shutdowns, []);
+  assertEquals(ending.endReason("user_initiated"), "end_session");
+  assertEquals(logs.lines.filter((l) => l.level >= 40), []);
+  unwatch();
+});
+
 Deno.test("room link: reconnecting past the bound ends the session; the bound is the code's own", async () => {
   using _logs = captureLogs();
   const room = new EventEmitter();

@@ -7,7 +7,7 @@
  * @module
  */
 import { voice } from "@livekit/agents";
-import { SPEECH_DRAIN_TIMEOUT_MS } from "./bounds.ts";
+import { LIBRARY_CANCEL_WAIT_MS, SPEECH_DRAIN_TIMEOUT_MS } from "./bounds.ts";
 import type { CallEnding, GoodbyeOutcome } from "./ending.ts";
 import { log } from "./log.ts";
 import { TIMED_OUT, withTimeout } from "./timeout.ts";
@@ -41,6 +41,20 @@ async function drainBefore(before: voice.SpeechHandle, drainMs: number): Promise
       "interrupting it so the goodbye can start",
   );
   before.interrupt(true);
+}
+
+/**
+ * Waits until `before` is done, at most agents-js's cancel wait. After an
+ * interrupt agents-js keeps a speech current until its stalled tasks answered
+ * or that wait ran out; if `onExit` returned inside it (a goodbye bound shorter
+ * than the wait), the close would `waitForPlayout()` on the `end_session`
+ * turn's own speech from inside that tool and reject with
+ * `SpeechHandleCircularWaitError`, nobody catching it.
+ */
+async function settled(before: voice.SpeechHandle): Promise<void> {
+  if (before.done()) return;
+  const done = new Promise<void>((resolve) => before.addDoneCallback(() => resolve()));
+  await withTimeout(done, LIBRARY_CANCEL_WAIT_MS);
 }
 
 /**
@@ -148,5 +162,6 @@ export async function sayBounded(
   } finally {
     session.off(voice.AgentSessionEventTypes.AgentStateChanged, onState);
     tts?.off("error", onTtsError);
+    if (options.before) await settled(options.before);
   }
 }

@@ -52,14 +52,31 @@ function speechThenSilence(): AudioFrame[] {
   return frames;
 }
 
+/**
+ * Samples agents-js's local transport holds for the next prediction (`LocalTransport._buf`,
+ * internal to agents-js 1.9.0): the stream moves pushed audio there on its own task, and a
+ * prediction snapshots only what has arrived. Undefined if agents-js renamed it, and the wait
+ * below then fails saying what it waited for.
+ */
+function bufferedSamples(stream: object): number | undefined {
+  const internal = stream as { _transport?: { _buf?: { length?: unknown } } };
+  const length = internal._transport?._buf?.length;
+  return typeof length === "number" ? length : undefined;
+}
+
 /** One prediction through agents-js's local transport, with `executor` behind it. */
 async function predictLocally(executor: ipc.InferenceExecutor): Promise<number> {
   const detector = new inference.TurnDetector({ version: "v1-mini", executor });
   const stream = detector.stream();
   try {
-    for (const frame of speechThenSilence()) stream.pushAudio(frame);
-    // Let the stream's task move the audio into the transport's buffer.
-    await new Promise((r) => setTimeout(r, 50));
+    const frames = speechThenSilence();
+    for (const frame of frames) stream.pushAudio(frame);
+    const pushed = frames.reduce((n, f) => n + f.samplesPerChannel, 0);
+    await until(
+      () => bufferedSamples(stream) === pushed || undefined,
+      5_000,
+      `agents-js's local transport to buffer the ${pushed} samples pushed`,
+    );
     const event = await stream.predict().await;
     return event.endOfTurnProbability;
   } finally {

@@ -6,7 +6,10 @@
  * failing past its retries (the agent stops hearing; `agent.ts` reopens it).
  * Below the limit the agent says a short fixed apology and keeps listening;
  * when the TTS is what failed the apology cannot be heard, so it is not said,
- * and the log line says so. A reply that works resets the count. At the limit
+ * and the log line says so. The count is of user turns: when the apology's own
+ * synthesis fails (the TTS is down as well), that is one more line saying the
+ * apology was not heard, not one more failed turn. A reply that works resets
+ * the count. At the limit
  * the call ends the usual way: agents-js closes the session on that error
  * (`MAX_UNRECOVERABLE_ERRORS` = 0), `onExit` says the goodbye, and the
  * `session ended` line carries `end_reason` `llm_error` / `tts_error` /
@@ -28,6 +31,8 @@ import { voice } from "@livekit/agents";
 import type { CallEnding } from "./ending.ts";
 import { log } from "./log.ts";
 import { errorMessage, explainModelError, type ModelKind, modelName } from "./model_error.ts";
+import { reportCall } from "./call_metrics.ts";
+import { LlmStallError } from "./watchdog.ts";
 
 /** Options of {@link FailedTurns}. */
 export interface FailedTurnsOptions {
@@ -61,6 +66,9 @@ export class FailedTurns {
   #inARow = 0;
   #sttFailures = 0;
   #lastReply?: voice.SpeechHandle;
+  // The apology being said, and the failed turn it answers: its own TTS
+  // failure belongs to that turn, which is already counted.
+  #apology?: { handle: voice.SpeechHandle; turn: number };
   // Replies a failure was already counted for: a reply fails once, however
   // many of its parts report an error.
   readonly #charged = new WeakSet<voice.SpeechHandle>();
@@ -119,6 +127,16 @@ export class FailedTurns {
     // ignores errors once it is closing.
     if (this.#ending.isStarted) return;
     const reply = kind === "stt" || this.#lastReply?.done() ? undefined : this.#lastReply;
+    const saying = this.#apology;
+    if (!reply && kind === "tts" && saying && !saying.handle.done()) {
+      // The count is of user turns that failed: the apology is not a turn.
+      error.recoverable = true;
+      log().warn(
+        { model: kind, apology_failed: saying.turn, error: errorMessage(error.error) },
+        `the apology for failed turn ${saying.turn} was not heard: the TTS failed too`,
+      );
+      return;
+    }
     if (reply && this.#charged.has(reply)) {
       error.recoverable = true;
       log().debug({ model: kind }, "another failure in a turn already counted as failed");
@@ -141,14 +159,20 @@ export class FailedTurns {
     } else {
       error.recoverable = true; // handled here: agents-js must not close the session
       apology = kind === "tts" ? "not_heard" : "said";
-      if (apology === "said") this.#apologize();
+      if (apology === "said") this.#apologize(inARow);
     }
+    reportCall({
+      kind: "failed_turn",
+      failure: error.error instanceof LlmStallError ? "stall" : kind,
+      apology,
+    });
     void this.#explain(kind, error.error, inARow, apology);
   };
 
-  #apologize(): void {
+  #apologize(turn: number): void {
     try {
-      this.#session.say(this.#opts.apology, { allowInterruptions: true });
+      const handle = this.#session.say(this.#opts.apology, { allowInterruptions: true });
+      this.#apology = { handle, turn };
     } catch (error) {
       // The session is closing after all: the goodbye takes over.
       log().debug({ error: String(error) }, "no apology: the session is closing");

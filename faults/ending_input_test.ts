@@ -7,9 +7,9 @@
  * gateway, with both cores kept busy by spinning child processes. After
  * "bye", input arrives at five moments of the ending, each time by the two
  * paths a session takes text from:
- * - the console protocol's `run_input`, exactly as agents-js 1.9.0 handles it
- *   (`SessionHost.handleRunInput`: force-interrupt the current speech, then
- *   `session.run`);
+ * - the console protocol's `run_input`, through agents-js's own `SessionHost`
+ *   (its `handleRunInput` force-interrupts the current speech, then calls
+ *   `session.run`), fed by an in-memory transport instead of a socket;
  * - the room's text input callback the agent installs (`guardedTextInput`).
  * The voice path and the real console protocol are driven by
  * `faults/console_test.ts`.
@@ -22,28 +22,10 @@ import { GOODBYE } from "../agent.ts";
 import { guardedTextInput } from "../core/reply_guard.ts";
 import { OFFLINE_GOODBYE_TEXT, ttsDurationMs } from "../simulation/mod.ts";
 import { startCpuLoad } from "../testing/cpu_load.ts";
+import { MemorySessionTransport } from "../testing/fakes/session_transport.ts";
 import { type FaultCall, startFaultCall } from "../testing/session_harness.ts";
 
 const G = 3_000;
-
-/**
- * agents-js 1.9.0's `SessionHost.handleRunInput` (voice/remote_session.ts),
- * step for step; resolves with the error its response would carry.
- */
-async function runInput(session: voice.AgentSession, text: string): Promise<string | undefined> {
-  try {
-    await session.interrupt({ force: true }).await;
-  } catch {
-    // ignored there too
-  }
-  const result = session.run({ userInput: text });
-  try {
-    await result.wait();
-    return result.events.length === 0 ? "agent produced no response items" : undefined;
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-}
 
 /** When, in the ending, the input arrives. */
 type Moment = (call: FaultCall, fire: () => void) => void;
@@ -81,12 +63,17 @@ for (const [when, moment] of Object.entries(MOMENTS)) {
   Deno.test(`input ${when}, both cores busy: no LLM request, nothing synthesized but the goodbye, which plays in full and last`, async () => {
     await using _load = startCpuLoad();
     await using call = await startFaultCall({ goodbyeTimeoutMs: G });
+    // The console protocol's host, as agents-js runs it in a console agent.
+    const transport = new MemorySessionTransport();
+    const host = new voice.SessionHost(transport);
+    host.registerSession(call.session);
+    await host.start();
     const sent: Promise<string | undefined>[] = [];
     let fired = false;
     moment(call, () => {
       fired = true;
       assert(call.ending.isStarted, "the moment came before the ending started");
-      sent.push(runInput(call.session, "Wait, one more question: what is the weather?"));
+      sent.push(transport.runInput("Wait, one more question: what is the weather?"));
       sent.push(
         Promise.resolve(guardedTextInput(call.session, {
           text: "Actually, tell me a joke first.",
@@ -99,6 +86,7 @@ for (const [when, moment] of Object.entries(MOMENTS)) {
     const { endReason } = await call.waitClosed(closeWithin(G));
     assert(fired, `the input was never sent (${when})`);
     const errors = await Promise.all(sent);
+    await host.close();
     assertEquals(endReason, "end_session");
 
     assertEquals(

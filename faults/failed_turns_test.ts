@@ -159,6 +159,44 @@ Deno.test("the TTS failing a reply: no apology (it could not be heard), the log 
   assertEquals(call.endLine().goodbye, "failed");
 });
 
+Deno.test("the LLM and the TTS both down: the apology's own failure is not another turn; MAX_FAILED_TURNS user turns end the call", async () => {
+  await using call = await startFaultCall({
+    faults: { llm: "error", tts: "error" },
+    goodbyeTimeoutMs: G,
+    connOptions: { llmConnOptions: NO_RETRY },
+  });
+  const ttsFaults = () =>
+    call.gw.log.filter((e) => e.kind === "fault" && e.target === "tts").length;
+  for (let turn = 1; turn <= 2; turn++) {
+    const before = ttsFaults();
+    await say(call, `hello ${turn}`);
+    // The apology was tried, and its synthesis failed.
+    await until(() => ttsFaults() > before, 10_000, `the apology's TTS failure, turn ${turn}`);
+    // Either the line saying the apology was not heard, or (the fault) one more failed turn.
+    const apologyLine = () => call.logs.lines.some((l) => l.apology_failed === turn);
+    await until(
+      () => apologyLine() || failedTurnLines(call).length > turn,
+      10_000,
+      `what the agent made of apology ${turn} failing`,
+    );
+    assertEquals(
+      failedTurnLines(call).map((l) => [l.model, l.failed_turns, l.apology]),
+      Array.from({ length: turn }, (_, i) => ["llm", i + 1, "said"]),
+      `after user turn ${turn}`,
+    );
+    assert(apologyLine(), `no line says apology ${turn} was not heard`);
+    assertEquals(call.ending.isStarted, false, `the call ended after ${turn} user turns`);
+  }
+  await say(call, "hello 3");
+  assertEquals((await call.waitClosed(10_000)).endReason, "llm_error");
+  assertEquals(failedTurnLines(call).map((l) => [l.model, l.failed_turns]), [
+    ["llm", 1],
+    ["llm", 2],
+    ["llm", 3],
+  ]);
+  assertEquals(apologiesPlayed(call), 0, "an apology played although the TTS is down");
+});
+
 Deno.test("the STT failing: reopened after each tolerated failure; MAX_FAILED_TURNS failures end the call with stt_error", async () => {
   await using call = await startFaultCall({
     faults: { stt: "refuse" },

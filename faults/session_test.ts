@@ -12,9 +12,10 @@
 import { voice } from "@livekit/agents";
 import { assert, assertEquals, assertGreater, assertLess } from "@std/assert";
 import { GOODBYE } from "../agent.ts";
-import { closeBoundMs, LIBRARY_CLOSE_COMMIT_MS } from "../core/bounds.ts";
+import { closeBoundMs, LIBRARY_CLOSE_COMMIT_MS, maxGoodbyeTimeoutMs } from "../core/bounds.ts";
 import { type LlmBrain, OFFLINE_GOODBYE_TEXT, ttsDurationMs } from "../simulation/mod.ts";
 import { LibraryShutdownJob, type PlayedSegment } from "../testing/fakes/session_fakes.ts";
+import { startCpuLoad } from "../testing/cpu_load.ts";
 import { until } from "../testing/wait.ts";
 import { type FaultCall, startFaultCall } from "../testing/session_harness.ts";
 
@@ -259,6 +260,50 @@ Deno.test("a speaker that never finishes the LLM's last words: they are interrup
   assertEquals(warning(call, (l) => l.stalled === "playout").stalled, "playout");
   assertEquals(call.endLine().end_reason, "end_session");
   assertEquals(call.endLine().goodbye, "partial", "the goodbye played but was never acknowledged");
+});
+
+Deno.test("GOODBYE_TIMEOUT_MS at its limit, worst case (the LLM's last words and the goodbye both stall for their whole bounds, both cores busy): the session still closes by itself, before the forced ending", async () => {
+  // The production bounds scaled down (30 s close bound, 15 s drain) so the worst case runs in
+  // seconds; the limit is derived from them exactly as MAX_GOODBYE_TIMEOUT_MS is.
+  // (The goodbye's bound stays above agents-js's 2 s cancel wait, as the production one is.)
+  const sessionCloseMs = 8_000;
+  const drainMs = 1_000;
+  const g = maxGoodbyeTimeoutMs(sessionCloseMs, drainMs);
+  await using _load = startCpuLoad();
+  await using call = await startFaultCall({
+    goodbyeTimeoutMs: g,
+    speechDrainMs: drainMs,
+    bounds: { sessionCloseMs },
+  });
+  // Every synthesis stalls: the LLM's farewell holds the drain to its bound, is interrupted
+  // (agents-js then waits its fixed cancel wait for the stalled TTS), and the goodbye stalls
+  // until its own bound.
+  call.gw.faults.tts = "never_answer";
+  const ms = await sayAndWaitClosed(call, "Okay, goodbye!", sessionCloseMs);
+  assertEquals(
+    call.endLine().forced,
+    undefined,
+    "the forced ending came first: the goodbye's limit leaves the close bound no margin",
+  );
+  console.log(`goodbye bound ${g} ms: closed ${sessionCloseMs - ms} ms before the forced ending`);
+  warning(call, (l) => l.stalled === "speech_drain");
+  assertEquals(warning(call, (l) => l.stalled === "tts").timeout_ms, g, "the goodbye's own bound");
+  assertEquals(call.endLine().goodbye, "timed_out");
+  assertEquals(call.endLine().end_reason, "end_session");
+});
+
+Deno.test("a goodbye bound shorter than agents-js's cancel wait, with the LLM's farewell stalled: the goodbye gives up, the close goes on (no circular wait on the tool's own speech)", async () => {
+  // The farewell's synthesis stalls: drained at 1 s, interrupted, then agents-js waits up to 2 s
+  // for its stalled TTS; a 1.5 s goodbye bound runs out inside that wait, before the goodbye got
+  // its turn. The close then must not find the tool's own speech still current.
+  const drainMs = 1_000;
+  const g = 1_500;
+  await using call = await startFaultCall({ goodbyeTimeoutMs: g, speechDrainMs: drainMs });
+  call.gw.faults.tts = "never_answer";
+  await sayAndWaitClosed(call, "Okay, goodbye!", closeBoundMs(g, drainMs));
+  assertEquals(call.endLine().end_reason, "end_session");
+  assertEquals(call.endLine().goodbye, "timed_out");
+  assertEquals(call.endLine().forced, undefined);
 });
 
 Deno.test("a close that does not come within SESSION_CLOSE_TIMEOUT ends the job without it, explained", async () => {

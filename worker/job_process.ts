@@ -15,15 +15,37 @@
  */
 import process from "node:process";
 
+/**
+ * What the guard relies on in agents-js 1.9.0, none of it public API: the IPC message names
+ * (`ipc/message.ts`) and the module it forks for a job (`ipc/job_proc_executor.ts`).
+ * `worker/job_process_test.ts` checks them against the installed agents-js.
+ */
+export const GUARD = {
+  /** What the worker sends to end a job process. */
+  shutdownRequest: "shutdownRequest",
+  /** The job process's first answer to it. */
+  shutdownAck: "shutdownRequestAck",
+  /** Its second, before it exits. */
+  shuttingDown: "shuttingDown",
+  /** The job process's main module, as `argv[1]` of the forked process names it. */
+  jobModule: /job_proc_lazy_main\.[cm]?[jt]s$/,
+} as const;
+
 /** The IPC message shape involved (agents-js ipc/message.ts). */
 interface IpcMessage {
   case?: string;
 }
 
+const guarded = new WeakSet<object>();
+
+/** True when `prewarm` is one {@link guardPrewarm} returned. */
+export function isGuarded(prewarm: unknown): boolean {
+  return typeof prewarm === "function" && guarded.has(prewarm);
+}
+
 /** True in a job process forked by agents-js (argv[1] is its job_proc_lazy_main module). */
 function inJobProcess(): boolean {
-  return typeof process.send === "function" &&
-    /job_proc_lazy_main\.[cm]?[jt]s$/.test(process.argv[1] ?? "");
+  return typeof process.send === "function" && GUARD.jobModule.test(process.argv[1] ?? "");
 }
 
 /**
@@ -40,13 +62,13 @@ function inJobProcess(): boolean {
 export function guardPrewarm<P, R>(
   prewarm: (proc: P) => R | Promise<R>,
 ): (proc: P) => Promise<R> {
-  return async (proc: P) => {
+  const guardedPrewarm = async (proc: P) => {
     if (!inJobProcess()) return await prewarm(proc);
     const onMessage = (msg: IpcMessage) => {
-      if (msg?.case !== "shutdownRequest") return;
+      if (msg?.case !== GUARD.shutdownRequest) return;
       // What agents-js's handler answers for a process without a job, then the exit it reaches.
-      process.send?.({ case: "shutdownRequestAck", value: undefined });
-      process.send?.({ case: "shuttingDown", value: undefined });
+      process.send?.({ case: GUARD.shutdownAck, value: undefined });
+      process.send?.({ case: GUARD.shuttingDown, value: undefined });
       process.exit(0);
     };
     process.on("message", onMessage);
@@ -57,4 +79,6 @@ export function guardPrewarm<P, R>(
       process.off("message", onMessage);
     }
   };
+  guarded.add(guardedPrewarm);
+  return guardedPrewarm;
 }

@@ -21,15 +21,15 @@ Deno.test("main.ts start: real agent module, job fails to join the stand-in's ro
     const job = conn.offerJob({ roomName: "main-test" });
     assert((await conn.awaitAvailability(job.id, 15_000)).available);
     await conn.assign(job);
-    // The job process ran the real prewarm, then the entry, whose room connection failed.
-    await worker.waitForLine(/job runner initialized/, 60_000);
+    // The call host ran the real prewarm, then the entry, whose room connection failed.
+    await worker.waitForLine(/call host prewarmed/, 60_000);
     await worker.waitForLine(/"msg":"job started"/, 30_000);
     // JSON in start, and the app's lines carry the room name (the recipe's log_context_fields).
     const sessionLine = await worker.waitForLine(/"msg":"starting session"/, 30_000);
     assertEquals(JSON.parse(sessionLine).room, "main-test");
     await worker.waitForLine(/401 Unauthorized/, 30_000);
-    // Only the failed job's process shuts down before SIGTERM (idle ones wait for work).
-    await worker.waitForLine(/"msg":"Job process shutdown"/, 30_000);
+    // The failed job ends in its host before SIGTERM (the idle channel waits for work).
+    await worker.waitForLine(/"msg":"job ended in its call host"/, 30_000);
     assert(conn.open, "still registered");
     const job2 = conn.offerJob();
     assert((await conn.awaitAvailability(job2.id, 15_000)).available, "still serving");

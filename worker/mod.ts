@@ -21,6 +21,10 @@ import { installCallHosts } from "./call_host/install.ts";
 import { parseWorkerOptions, type WorkerOptions } from "./options.ts";
 import { ConnectFailure, preflight } from "./preflight.ts";
 import { ShutdownController } from "./shutdown.ts";
+import { startLoopMonitor } from "../core/loop_monitor.ts";
+import { type HealthFront, serveHealthFront } from "./health_front.ts";
+import { WorkerMetrics } from "./metrics.ts";
+import { METRICS_DIR_ENV, MetricsSocket } from "./metrics_socket.ts";
 
 export { OPTION_SPECS, parseWorkerOptions, type WorkerOptions } from "./options.ts";
 export { guardPrewarm } from "./job_process.ts";
@@ -50,10 +54,25 @@ export interface RunWorkerOptions {
  */
 export async function runWorkerCommand(argv: string[], opts: RunWorkerOptions): Promise<never> {
   let options: WorkerOptions;
+  // With metrics on, this process serves the health port (`/metrics` itself, the rest passed
+  // on to agents-js's health server on a loopback port): see health_front.ts.
+  let front: { metrics: WorkerMetrics; upstreamPort: number; http: HealthFront } | undefined;
+  // What /metrics reads from the worker once it exists.
+  const live: { server?: AgentServer; load?: number } = {};
   try {
     options = parseWorkerOptions(argv, opts.env ?? Deno.env);
     checkAgentPath(opts.agentPath);
-    checkPortFree(options);
+    if (options.metrics && !options.simulation) {
+      const metrics = new WorkerMetrics({
+        activeJobs: () => live.server?.activeJobs.length ?? 0,
+        load: () => live.load,
+      });
+      const upstreamPort = freeLoopbackPort();
+      const http = bindHealthPort(options, upstreamPort, metrics);
+      front = { metrics, upstreamPort, http };
+    } else {
+      checkPortFree(options);
+    }
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
     console.error(`error: ${error.message}`);
@@ -86,6 +105,8 @@ export async function runWorkerCommand(argv: string[], opts: RunWorkerOptions): 
       maxRetry: options.maxRetry,
       logger: lineLogger(logger),
       signal: shutdown.signal,
+      // JSON logs are for collectors; a person starting the worker reads this line on stderr.
+      firstFailure: options.production ? (line) => console.error(`warning: ${line}`) : undefined,
     });
   } catch (error) {
     if (shutdown.stopping) return await shutdown.stop("shutdown", 0);
@@ -106,7 +127,36 @@ export async function runWorkerCommand(argv: string[], opts: RunWorkerOptions): 
       return await shutdown.stop("call hosts unavailable", FAILURE_EXIT_CODE);
     }
   }
-  const server = new AgentServer(serverOptions(options, opts.agentPath));
+  if (front) {
+    // The job processes agents-js forks inherit this variable, and report there.
+    const socket = await MetricsSocket.open(front.metrics);
+    Deno.env.set(METRICS_DIR_ENV, socket.dir);
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.removeSync(socket.dir, { recursive: true });
+      } catch {
+        // already gone
+      }
+    });
+    logger.info(
+      { port: front.http.port },
+      `health and metrics on port ${front.http.port}: GET / (health), /worker, /metrics`,
+    );
+  }
+  const so = serverOptions(
+    options,
+    opts.agentPath,
+    front ? { host: "127.0.0.1", port: front.upstreamPort } : undefined,
+  );
+  const server = new AgentServer(so);
+  live.server = server;
+  // Remember the load agents-js reports to the server (`lk_agents_worker_load`). Wrapped after
+  // the constructor, which warns about any custom load function when a worker token is set.
+  const loadFunc = so.loadFunc;
+  so.loadFunc = async (s) => (live.load = await loadFunc(s));
+  // Before agents-js starts it in run(): the same monitor, without its own start-up reported
+  // as a stall (core/loop_monitor.ts).
+  startLoopMonitor("worker", { emitSpans: false });
   shutdown.attach(server);
   // agents-js's close() is a no-op until run() has started the worker (after the inference
   // process initialised): a SIGTERM in that window would be forgotten and the worker would
@@ -143,8 +193,16 @@ export async function runWorkerCommand(argv: string[], opts: RunWorkerOptions): 
   return await shutdown.stop("worker closed", 0);
 }
 
-/** Maps operator options onto agents-js's `ServerOptions`. */
-export function serverOptions(options: WorkerOptions, agentPath: string): ServerOptions {
+/**
+ * Maps operator options onto agents-js's `ServerOptions`. `health`: where agents-js's own health
+ * server listens instead of the operator's host and port (loopback, when this process serves the
+ * health port with `/metrics`).
+ */
+export function serverOptions(
+  options: WorkerOptions,
+  agentPath: string,
+  health?: { host: string; port: number },
+): ServerOptions {
   const so = new ServerOptions({
     agent: agentPath,
     wsURL: options.url,
@@ -154,8 +212,8 @@ export function serverOptions(options: WorkerOptions, agentPath: string): Server
     agentName: options.agentName || undefined,
     agentNameIsEnv: options.agentNameFromEnv,
     simulation: options.simulation,
-    host: options.host,
-    port: options.port,
+    host: health?.host ?? options.host,
+    port: health?.port ?? options.port,
     numIdleProcesses: options.numIdleProcesses,
     loadThreshold: options.loadThreshold,
     drainTimeout: options.drainTimeoutMs,
@@ -171,7 +229,7 @@ export function serverOptions(options: WorkerOptions, agentPath: string): Server
   // The constructor treats 0 as "unset" (`x || default`), but 0 idle processes and port 0
   // (any free port) are valid operator choices.
   so.numIdleProcesses = options.numIdleProcesses;
-  so.port = options.port;
+  so.port = health?.port ?? options.port;
   // Likewise an empty agent name: the constructor falls back to LIVEKIT_AGENT_NAME, so
   // `--agent-name=` could not switch to automatic dispatch while the variable is set. The name
   // `lk simulate` dispatches to (LIVEKIT_AGENT_NAME_OVERRIDE) still wins, as in agents-js.
@@ -210,15 +268,50 @@ function checkPortFree(options: WorkerOptions): void {
   try {
     listener = Deno.listen({ hostname: options.host, port: options.port });
   } catch (error) {
-    const why = error instanceof Deno.errors.AddrInUse
-      ? "is already in use"
-      : `cannot be bound (${message(error)})`;
-    throw new UserError(
-      `health port ${options.port} on ${options.host} ${why}; set HEALTH_PORT (or --port) to a free port, or 0 for any`,
-    );
+    throw new UserError(portProblem(options, error));
   } finally {
     listener?.close();
   }
+}
+
+/**
+ * Binds the operator's health port for the front server; a port in use is a user mistake, said in
+ * one line (as {@link checkPortFree}).
+ */
+function bindHealthPort(
+  options: WorkerOptions,
+  upstreamPort: number,
+  metrics: WorkerMetrics,
+): HealthFront {
+  try {
+    return serveHealthFront({
+      host: options.host,
+      port: options.port,
+      upstreamPort,
+      metrics: async () => ({ text: await metrics.metrics(), contentType: metrics.contentType }),
+    });
+  } catch (error) {
+    throw new UserError(portProblem(options, error));
+  }
+}
+
+/**
+ * A loopback port for agents-js's health server behind the front server: one the kernel picks,
+ * released at once for agents-js to bind (it takes no listener; another process taking the port
+ * in that instant would make agents-js fail to bind, and the worker exit).
+ */
+function freeLoopbackPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+function portProblem(options: WorkerOptions, error: unknown): string {
+  const why = error instanceof Deno.errors.AddrInUse
+    ? "is already in use"
+    : `cannot be bound (${message(error)})`;
+  return `health port ${options.port} on ${options.host} ${why}; set HEALTH_PORT (or --port) to a free port, or 0 for any`;
 }
 
 function message(error: unknown): string {

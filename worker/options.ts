@@ -6,6 +6,7 @@
  * unit-tested without starting a worker.
  * @module
  */
+import { unknownOptionMessage } from "../core/unknown_option.ts";
 import { parseArgs } from "node:util";
 import { availableParallelism } from "node:os";
 import { UserError } from "../core/errors.ts";
@@ -39,6 +40,8 @@ export interface WorkerOptions {
   simulation: boolean;
   /** Health/worker-info HTTP port; 0 picks a free port. */
   port: number;
+  /** Serve `GET /metrics` on the health port (and count what the job processes report). */
+  metrics: boolean;
   host: string;
   numIdleProcesses: number;
   /**
@@ -69,7 +72,7 @@ export interface WorkerOptions {
   participantIdentity?: string;
 }
 
-/** A flag, its environment variable, and its help line (the README table is made from these). */
+/** A flag, its environment variable, and its help line (worker/README.md's table says the same). */
 export interface OptionSpec {
   flag: string;
   env?: string;
@@ -77,7 +80,7 @@ export interface OptionSpec {
   defaults: string;
 }
 
-/** Every operator option, in README order. */
+/** Every operator option, in worker/README.md's order. */
 export const OPTION_SPECS: readonly OptionSpec[] = [
   {
     flag: "--url",
@@ -98,6 +101,12 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     env: "HEALTH_PORT",
     help: "health (`GET /`) and worker-info (`GET /worker`) HTTP port; 0 = any free port",
     defaults: "start: 8081; dev/connect: 0",
+  },
+  {
+    flag: "--metrics",
+    env: "METRICS",
+    help: "`on`: Prometheus metrics at `GET /metrics` on the health port; `off`: none",
+    defaults: "on",
   },
   {
     flag: "--host",
@@ -170,7 +179,10 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
 
 type EnvReader = Pick<Deno.Env, "get">;
 
-const DEFAULT_DRAIN_TIMEOUT_S = 1800;
+/** The health port of `start` (agents-js's and LiveKit's default). */
+export const DEFAULT_HEALTH_PORT = 8081;
+/** Seconds SIGTERM waits for active calls by default (`DRAIN_TIMEOUT`). */
+export const DEFAULT_DRAIN_TIMEOUT_S = 1800;
 /**
  * Calls per job process by default: a call then costs its own session and room, not a runtime,
  * a module graph and a VAD of its own (see the density notes in docs/density.md). A process
@@ -178,8 +190,11 @@ const DEFAULT_DRAIN_TIMEOUT_S = 1800;
  */
 export const DEFAULT_CALLS_PER_PROCESS = 8;
 const DEFAULT_MAX_RETRY = 10;
-// Covers the goodbye path of a job ended at shutdown (core/bounds.ts: session close <= 20 s).
-const DEFAULT_SHUTDOWN_GRACE_S = 30;
+/**
+ * Seconds jobs get to end after the drain by default (`SHUTDOWN_GRACE`). Covers the goodbye path
+ * of a job ended at shutdown (core/bounds.ts: session close <= 30 s).
+ */
+export const DEFAULT_SHUTDOWN_GRACE_S = 30;
 
 /**
  * Parses `argv` (`[command, ...flags]`, as main.ts passes it) and the environment.
@@ -209,6 +224,7 @@ export function parseWorkerOptions(
         "worker-token": str,
         "agent-name": str,
         port: str,
+        metrics: str,
         host: str,
         "num-idle-processes": str,
         "calls-per-process": str,
@@ -227,9 +243,7 @@ export function parseWorkerOptions(
       },
     }));
   } catch (error) {
-    // parseArgs messages are already one readable sentence ("Unknown option '--x'...").
-    const why = error instanceof Error ? error.message.split("\n")[0] : String(error);
-    throw new UserError(`${why} (see the README's worker options table)`);
+    throw new UserError(parseArgsMessage(error, command));
   }
 
   const production = command === "start";
@@ -250,7 +264,9 @@ export function parseWorkerOptions(
     "API secret",
   );
 
-  const port = integer(pick("port", "HEALTH_PORT"), 0, 65535) ?? (production ? 8081 : 0);
+  const port = integer(pick("port", "HEALTH_PORT"), 0, 65535) ??
+    (production ? DEFAULT_HEALTH_PORT : 0);
+  const metrics = onOff(pick("metrics", "METRICS")) ?? true;
   const numIdleProcesses = integer(pick("num-idle-processes", "NUM_IDLE_PROCESSES"), 0, 64) ??
     (production ? Math.min(availableParallelism(), 4) : 0);
   const callsPerProcess = integer(pick("calls-per-process", "CALLS_PER_PROCESS"), 1, 64) ??
@@ -307,6 +323,7 @@ export function parseWorkerOptions(
     agentNameFromEnv: agentName !== "" && name.name === "LIVEKIT_AGENT_NAME",
     simulation: production && values.simulation === true,
     port,
+    metrics,
     host,
     numIdleProcesses,
     callsPerProcess,
@@ -412,6 +429,14 @@ function integer(given: { value?: string; name: string }, min: number, max: numb
   return n;
 }
 
+function onOff(given: { value?: string; name: string }) {
+  if (given.value === undefined) return undefined;
+  const v = given.value.trim().toLowerCase();
+  if (["on", "true", "1", "yes"].includes(v)) return true;
+  if (["off", "false", "0", "no"].includes(v)) return false;
+  throw new UserError(`${given.name}="${given.value}" is not valid; use on or off`);
+}
+
 function fraction(given: { value?: string; name: string }) {
   if (given.value === undefined) return undefined;
   const v = given.value.trim();
@@ -434,4 +459,30 @@ function seconds(given: { value?: string; name: string }) {
     );
   }
   return n;
+}
+
+/** The worker options a user may type (documented ones, the token, help), for "did you mean". */
+export const WORKER_FLAGS: readonly string[] = [
+  ...OPTION_SPECS.map((s) => s.flag),
+  "--worker-token",
+  "--help",
+];
+
+/** node:util parseArgs' error, said as every command says it (one line, pointing to --help). */
+export function parseArgsMessage(error: unknown, command: WorkerCommand): string {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  const quoted = /'([^']+)'/.exec(message)?.[1] ?? "";
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    return unknownOptionMessage(quoted, command, WORKER_FLAGS);
+  }
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+    return `unexpected argument ${quoted} (see deno task ${command} --help)`;
+  }
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    const flag = quoted.split(" ")[0];
+    const what = /argument missing/.test(message) ? "needs a value" : "takes no value";
+    return `${flag} ${what} (see deno task ${command} --help)`;
+  }
+  return `${message.split("\n")[0]} (see deno task ${command} --help)`;
 }

@@ -12,6 +12,7 @@ Deno.test('start: production defaults, URL normalised for agents-js\'s `url + "a
   assertEquals(o.production, true);
   assertEquals(o.url, "wss://lk.example.com/");
   assertEquals(o.port, 8081);
+  assertEquals(o.metrics, true);
   assertEquals(o.loadThreshold, 0.7);
   assertEquals(o.drainTimeoutMs, 1_800_000);
   assertEquals(o.shutdownGraceMs, 30_000);
@@ -37,6 +38,8 @@ Deno.test("flags win over variables; variables over defaults", () => {
       "2.5",
       "--log-level",
       "WARN",
+      "--metrics",
+      "off",
     ],
     env({
       ...creds,
@@ -46,7 +49,13 @@ Deno.test("flags win over variables; variables over defaults", () => {
       LOAD_THRESHOLD: "0.5",
       MAX_RETRY: "3",
       SHUTDOWN_GRACE: "5",
+      METRICS: "on",
     }),
+  );
+  assertEquals(o.metrics, false);
+  assertEquals(
+    parseWorkerOptions(["start"], env({ ...creds, LIVEKIT_URL: "ws://h", METRICS: "OFF" })).metrics,
+    false,
   );
   assertEquals(o.agentName, "flag-name");
   assertEquals(o.port, 0);
@@ -91,9 +100,17 @@ Deno.test("malformed values name the variable or flag", () => {
     [["start"], { ...base, DRAIN_TIMEOUT: "1h" }, 'DRAIN_TIMEOUT="1h"'],
     [["start"], { ...base, SHUTDOWN_GRACE: "0" }, "SHUTDOWN_GRACE must be at least 1 second"],
     [["start"], { ...base, LOG_LEVEL: "verbose" }, 'LOG_LEVEL="verbose" is not a log level'],
+    [["start"], { ...base, METRICS: "maybe" }, 'METRICS="maybe" is not valid; use on or off'],
     [["start", "--room", "r"], base, "--room only applies to connect"],
     [["connect"], base, "connect needs --room NAME"],
-    [["start", "extra"], base, "Unexpected argument 'extra'"],
+    [["start", "extra"], base, "unexpected argument extra (see deno task start --help)"],
+    [["dev", "--url"], base, "--url needs a value (see deno task dev --help)"],
+    [
+      ["start", "--simulation=yes"],
+      base,
+      "--simulation takes no value (see deno task start --help)",
+    ],
+    [["connect", "--rom", "r"], base, "unknown option --rom; did you mean --room?"],
     [["console"], base, 'unknown worker command "console"'],
   ];
   for (const [argv, vars, msg] of cases) {

@@ -161,6 +161,31 @@ export function retryDelayMs(n: number): number {
   return Math.min(2 ** (n - 1), 10) * 1000;
 }
 
+/** How long `maxRetry` retries wait in all, between attempts. */
+export function retryWindowMs(maxRetry: number): number {
+  let ms = 0;
+  for (let n = 1; n <= maxRetry; n++) ms += retryDelayMs(n);
+  return ms;
+}
+
+/**
+ * The first failure, said so that a mistyped URL is seen at once: what was tried, why it failed,
+ * the first retry, how long the worker will keep trying in all, and how to change that.
+ */
+export function firstFailureLine(
+  shownUrl: string,
+  tried: string,
+  failure: ProbeFailure,
+  maxRetry: number,
+): string {
+  const head = `cannot connect to LiveKit server at ${shownUrl}: tried ${tried}: ${failure.cause}`;
+  const all = `${maxRetry} ${maxRetry === 1 ? "retry" : "retries"} over ${
+    Math.round(retryWindowMs(maxRetry) / 1000)
+  } s in all, then exit 1`;
+  return `${head}; retry 1 of ${maxRetry} in ${retryDelayMs(1) / 1000} s, ${all} ` +
+    "(--max-retry or MAX_RETRY sets how many; check LIVEKIT_URL if it is mistyped)";
+}
+
 /**
  * Probes until the endpoint accepts the worker's websocket, or gives up.
  * Each failure is one warn line: URL, cause, next retry. `maxRetry` retries follow the first
@@ -169,10 +194,17 @@ export function retryDelayMs(n: number): number {
  * @throws {DOMException} AbortError when `signal` aborts (the worker is shutting down).
  */
 export async function preflight(
-  opts: ProbeOptions & { maxRetry: number; logger: LineLogger; signal?: AbortSignal },
+  opts: ProbeOptions & {
+    maxRetry: number;
+    logger: LineLogger;
+    signal?: AbortSignal;
+    /** Also gets the first failure's line (JSON logs: a plain line on stderr for a person). */
+    firstFailure?: (line: string) => void;
+  },
 ): Promise<void> {
   // Validated bare by options.ts; redacted anyway, so no later change can leak a secret here.
   const shown = redactUrl(opts.url);
+  const tried = redactUrl(workerEndpoint(opts.url).href);
   for (let attempt = 1;; attempt++) {
     opts.signal?.throwIfAborted();
     const failure = await probeWorkerEndpoint(opts);
@@ -200,11 +232,17 @@ export async function preflight(
       );
     }
     const delay = retryDelayMs(attempt);
-    opts.logger.warn(
-      `cannot connect to LiveKit server at ${shown}: ${failure.cause}; retry ${attempt} of ${opts.maxRetry} in ${
-        delay / 1000
-      } s`,
-    );
+    if (attempt === 1) {
+      const line = firstFailureLine(shown, tried, failure, opts.maxRetry);
+      opts.logger.warn(line);
+      opts.firstFailure?.(line);
+    } else {
+      opts.logger.warn(
+        `cannot connect to LiveKit server at ${shown}: ${failure.cause}; retry ${attempt} of ${opts.maxRetry} in ${
+          delay / 1000
+        } s`,
+      );
+    }
     await abortableDelay(delay, opts.signal);
   }
 }

@@ -1,6 +1,12 @@
 import { assertEquals, assertMatch, assertRejects } from "@std/assert";
 import { WorkerServerStandIn } from "../testing/fakes/worker_server.ts";
-import { ConnectFailure, preflight, probeWorkerEndpoint, retryDelayMs } from "./preflight.ts";
+import {
+  ConnectFailure,
+  preflight,
+  probeWorkerEndpoint,
+  retryDelayMs,
+  retryWindowMs,
+} from "./preflight.ts";
 import { closedPort } from "./testdata/harness.ts";
 
 function recorder() {
@@ -70,9 +76,10 @@ Deno.test("preflight: transient failures are retried with visible lines, then a 
       ConnectFailure,
     );
     assertEquals(lines.length, 1);
+    // The first failure says what was tried, why, and how long the retries will take in all.
     assertMatch(
       lines[0]!,
-      /cannot connect to LiveKit server at ws:\/\/127\.0\.0\.1:\d+\/: HTTP 503: busy; retry 1 of 1 in 1 s/,
+      /^cannot connect to LiveKit server at ws:\/\/127\.0\.0\.1:\d+\/: tried ws:\/\/127\.0\.0\.1:\d+\/agent: HTTP 503: busy; retry 1 of 1 in 1 s, 1 retry over 1 s in all, then exit 1 \(--max-retry or MAX_RETRY sets how many; check LIVEKIT_URL if it is mistyped\)$/,
     );
     assertMatch(
       error.message,
@@ -119,6 +126,40 @@ Deno.test("preflight: a rejected key is final at once, and an abort stops the re
   }
 });
 
-Deno.test("retry back-off: 1, 2, 4, 8, then 10 s", () => {
+Deno.test("retry back-off: 1, 2, 4, 8, then 10 s; the default 10 retries wait 75 s in all", () => {
   assertEquals([1, 2, 3, 4, 5, 9].map(retryDelayMs), [1000, 2000, 4000, 8000, 10000, 10000]);
+  assertEquals([retryWindowMs(0), retryWindowMs(1), retryWindowMs(10)], [0, 1000, 75_000]);
+});
+
+Deno.test("preflight: a wrong URL is said at once, in one line, with the retries ahead", async () => {
+  const { lines, logger } = recorder();
+  const said: string[] = [];
+  const abort = new AbortController();
+  // A loopback port nothing listens on: the URL of a server that is not there.
+  const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (closed.addr as Deno.NetAddr).port;
+  closed.close();
+  const done = preflight({
+    url: `ws://127.0.0.1:${port}/`,
+    apiKey: "devkey",
+    apiSecret: "secret-0123456789abcdef0123456789",
+    maxRetry: 10,
+    logger,
+    signal: abort.signal,
+    firstFailure: (line) => {
+      said.push(line);
+      abort.abort(new DOMException("stop", "AbortError"));
+    },
+  });
+  await assertRejects(() => done, DOMException);
+  assertEquals(lines, said);
+  assertEquals(said.length, 1);
+  assertMatch(
+    said[0],
+    new RegExp(
+      `^cannot connect to LiveKit server at ws://127\\.0\\.0\\.1:${port}/: tried ws://127\\.0\\.0\\.1:${port}/agent: ` +
+        `connection refused \\(nothing listens on 127\\.0\\.0\\.1:${port}\\); retry 1 of 10 in 1 s, ` +
+        "10 retries over 75 s in all, then exit 1 \\(--max-retry or MAX_RETRY sets how many; check LIVEKIT_URL if it is mistyped\\)$",
+    ),
+  );
 });

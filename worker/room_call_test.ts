@@ -10,7 +10,11 @@
  */
 import { assert, assertEquals, assertFalse } from "@std/assert";
 import { GOODBYE } from "../agent.ts";
-import { DELETE_ROOM_TIMEOUT_MS, FORCED_JOB_EXIT_MS } from "../core/bounds.ts";
+import {
+  DELETE_ROOM_TIMEOUT_MS,
+  FORCED_JOB_EXIT_MS,
+  MAX_GOODBYE_TIMEOUT_MS,
+} from "../core/bounds.ts";
 import { OFFLINE_GOODBYE_TEXT } from "../simulation/mod.ts";
 import { fromFileUrl } from "../testing/paths.ts";
 import { SHORT_CLOSE_MS } from "./testdata/short_close_agent.ts";
@@ -147,9 +151,10 @@ realRoomTest(
   async () => {
     await using room = await RealRoom.start();
     // The real agent with a 3 s close bound (worker/testdata/short_close_agent.ts).
-    // The goodbye may take its longest (12.5 s), so the close stays stuck well past the bound.
+    // The goodbye may take its longest (MAX_GOODBYE_TIMEOUT_MS), so the close stays stuck well
+    // past the bound.
     const worker = await room.startWorker(["./short_close_agent.ts", "start"], {
-      GOODBYE_TIMEOUT_MS: "12500",
+      GOODBYE_TIMEOUT_MS: String(MAX_GOODBYE_TIMEOUT_MS),
     }, {
       script: fromFileUrl(new URL("./testdata/run_agent_worker.ts", import.meta.url)),
       defaults: ["--port", "0", "--num-idle-processes", "1", "--max-jobs", "8"],
@@ -178,7 +183,7 @@ realRoomTest(
     );
     assertFalse((await room.server.roomNames()).includes(caller.room), "the room still exists");
     // The job does not stay held by the stuck close (which would last until the goodbye's own
-    // bound, 12.5 s): after a short grace its call host releases it.
+    // bound, 10.5 s): after a short grace its call host releases it.
     const finished = await jobFinished(worker, ended, FORCED_JOB_EXIT_MS + 4_000);
     assertEquals(finished.via, "host");
     console.log(

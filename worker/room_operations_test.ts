@@ -9,6 +9,7 @@ import { isAlive } from "../core/process_tree.ts";
 import { type Caller, epochMs } from "../testing/real_room/caller/mod.ts";
 import {
   BYE,
+  jobFinished,
   jsonLines,
   RealRoom,
   realRoomTest,
@@ -144,8 +145,7 @@ realRoomTest(
     );
     if (!warning) throw new Error("no warning says why the call ended");
     assertMatch(warning.msg, /LiveKit server|room connection closed/);
-    const pid = ended.pid as number;
-    await until(() => !isAlive(pid) || undefined, 15_000, `job process ${pid} to end`);
+    await jobFinished(worker, ended, 15_000);
     console.log(`job ended ${Math.round(endedAfterMs)} ms after the server died: ${warning.msg}`);
 
     // The worker retries (agents-js's back-off) and registers again when the server is back.

@@ -6,84 +6,55 @@
  */
 import { assert, assertEquals, assertMatch, assertNotMatch } from "@std/assert";
 import { WorkerStatus } from "@livekit/protocol";
-import { WorkerServerStandIn } from "../testing/fakes/worker_server.ts";
 import {
   closedPort,
+  holdOneJob,
   readEvents,
   spawnWorker,
   waitAllDead,
   waitForEvent,
+  withStandIn,
   workerEnv,
-  type WorkerProcess,
 } from "./testdata/harness.ts";
 import { isAlive } from "../core/process_tree.ts";
-
-/**
- * Registers the worker that connected to `si`, offers it a job that holds (the fixture
- * agent stays in the call until ended) and waits until its entrypoint holds the call.
- */
-async function holdOneJob(si: WorkerServerStandIn, events: string, timeoutMs = 20_000) {
-  const conn = await si.nextWorker();
-  await conn.register();
-  const job = conn.offerJob({ metadata: "hold" });
-  assert((await conn.awaitAvailability(job.id)).available);
-  await conn.assign(job);
-  const holding = await waitForEvent(
-    events,
-    (e) => e.event === "holding" && e.jobId === job.id,
-    timeoutMs,
-  );
-  return { conn, job, holding };
-}
-
-/** Runs `body` with a stand-in, a temp events file, and cleanup of both and of every worker. */
-async function withStandIn(
-  body: (ctx: {
-    si: WorkerServerStandIn;
-    events: string;
-    spawn: (args: string[], extraEnv?: Record<string, string>) => WorkerProcess;
-  }) => Promise<void>,
-  standInOpts: Parameters<typeof WorkerServerStandIn.start>[0] = {},
-): Promise<void> {
-  const si = await WorkerServerStandIn.start(standInOpts);
-  const events = await Deno.makeTempFile({ prefix: "worker-events-" });
-  const workers: WorkerProcess[] = [];
-  try {
-    await body({
-      si,
-      events,
-      spawn: (args, extraEnv = {}) => {
-        const w = spawnWorker({
-          args,
-          env: workerEnv(si.url, si.credentials.apiSecret, events, extraEnv),
-        });
-        workers.push(w);
-        return w;
-      },
-    });
-  } finally {
-    for (const w of workers) await w.stop();
-    await si.close();
-    await Deno.remove(events).catch(() => {});
-  }
-}
+import { until } from "../testing/wait.ts";
 
 const START = ["start", "--port", "0", "--log-level", "debug"];
 
 Deno.test("start: registers, accepts a job, forks a job process that runs prewarm and entry; the failed room connection ends the job and the worker keeps serving", async () => {
   await withStandIn(async ({ si, events, spawn }) => {
-    const worker = spawn([...START, "--num-idle-processes", "1", "--agent-name", "exit-test"]);
+    // agents-js's own process per call (the call hosts' version is in call_host/call_host_test.ts).
+    const worker = spawn([
+      ...START,
+      "--num-idle-processes",
+      "1",
+      "--agent-name",
+      "exit-test",
+      "--calls-per-process",
+      "1",
+    ]);
     const conn = await si.nextWorker();
     const reg = await conn.register("AW_test");
     assertEquals(reg.agentName, "exit-test");
     assert(reg.allowedPermissions?.agent, "the worker registers with the agent permission");
     await worker.waitForLine(/registered worker/);
 
-    // Health endpoint (agents-js's HTTP server) answers once registered.
-    const portLine = await worker.waitForLine(/Server is listening on port \d+/);
+    // The health port answers agents-js's health check once registered, and serves /metrics.
+    const portLine = await worker.waitForLine(/health and metrics on port \d+/);
     const port = Number(portLine.match(/port (\d+)/)![1]);
-    const health = await fetch(`http://127.0.0.1:${port}/`);
-    assertEquals([health.status, await health.text()], [200, "OK"]);
+    const health = await until(
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/`);
+        const body = await res.text();
+        return res.status === 200 ? body : undefined;
+      },
+      10_000,
+      "the health check to answer 200",
+    );
+    assertEquals(health, "OK");
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+    assertEquals(metrics.status, 200);
+    assertMatch(await metrics.text(), /^lk_agents_active_job_count\{nodename="[^"]+"\} 0$/m);
 
     const job = conn.offerJob({ agentName: "exit-test" });
     const answer = await conn.awaitAvailability(job.id);
@@ -115,9 +86,24 @@ Deno.test("start: registers, accepts a job, forks a job process that runs prewar
   });
 });
 
-Deno.test("termination ends a running job and its process", async () => {
+Deno.test("--metrics off: agents-js serves the health port itself, and there is no /metrics", async () => {
+  await withStandIn(async ({ si, spawn }) => {
+    const worker = spawn([...START, "--num-idle-processes", "0", "--metrics", "off"]);
+    await (await si.nextWorker()).register("AW_test");
+    await worker.waitForLine(/registered worker/);
+    const portLine = await worker.waitForLine(/Server is listening on port \d+/);
+    const port = Number(portLine.match(/port (\d+)/)![1]);
+    const health = await fetch(`http://127.0.0.1:${port}/`);
+    assertEquals([health.status, await health.text()], [200, "OK"]);
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+    assertEquals([metrics.status, await metrics.text()], [404, "not found"]);
+    assertNotMatch(worker.output, /health and metrics on port/);
+  });
+});
+
+Deno.test("termination ends a running job and its process (a process per call)", async () => {
   await withStandIn(async ({ si, events, spawn }) => {
-    spawn([...START, "--num-idle-processes", "1"]);
+    spawn([...START, "--num-idle-processes", "1", "--calls-per-process", "1"]);
     const { conn, job, holding } = await holdOneJob(si, events);
 
     conn.terminate(job.id);
@@ -127,9 +113,17 @@ Deno.test("termination ends a running job and its process", async () => {
   });
 });
 
-Deno.test("SIGTERM drains: reports full, rejects new offers, lets the active job finish, exits 143 with no process left", async () => {
+Deno.test("SIGTERM drains (a process per call): reports full, rejects new offers, lets the active job finish, exits 143 with no process left", async () => {
   await withStandIn(async ({ si, events, spawn }) => {
-    const worker = spawn([...START, "--num-idle-processes", "2", "--drain-timeout", "60"]);
+    const worker = spawn([
+      ...START,
+      "--num-idle-processes",
+      "2",
+      "--drain-timeout",
+      "60",
+      "--calls-per-process",
+      "1",
+    ]);
     const { conn, job } = await holdOneJob(si, events);
     // Wait for the replacement idle processes too, so the snapshot covers the whole tree.
     await waitForEvent(
@@ -164,6 +158,8 @@ Deno.test("SIGTERM drain waits for the active call even while an idle process is
     // prewarms and the next waits, unstarted, behind it: agents-js's drain() rejects on that one.
     const worker = spawn([...START, "--num-idle-processes", "2", "--drain-timeout", "60"], {
       FIXTURE_PREWARM_MS: "1500",
+      // agents-js's own process per call: the queued idle process is agents-js's pool's.
+      CALLS_PER_PROCESS: "1",
     });
     const { conn, job, holding } = await holdOneJob(si, events, 30_000);
 
@@ -266,7 +262,21 @@ Deno.test("unreachable server (connection refused): URL and cause at once, visib
     const first = await worker.waitForLine(/cannot connect to LiveKit server/, 15_000);
     const firstAfter = performance.now() - worker.startedAt;
     assert(firstAfter < 5_000, `the cause is shown within a few seconds (${firstAfter} ms)`);
-    assertMatch(first, new RegExp(`${url}/: connection refused.*retry 1 of 2 in 1 s`));
+    assertMatch(
+      first,
+      new RegExp(`${url}/: tried ${url}/agent: connection refused.*retry 1 of 2 in 1 s`),
+    );
+    // Beside the JSON log, one plain line for the person who started it: what was tried, the
+    // retries ahead and how to change them.
+    const plain = worker.output.split("\n").filter((l) => l.startsWith("warning: cannot connect"));
+    assertEquals(plain.length, 1, worker.output);
+    assertMatch(
+      plain[0],
+      new RegExp(
+        `^warning: cannot connect to LiveKit server at ${url}/: tried ${url}/agent: connection refused .*; ` +
+          "retry 1 of 2 in 1 s, 2 retries over 3 s in all, then exit 1 \\(--max-retry or MAX_RETRY",
+      ),
+    );
     await worker.waitForLine(/retry 2 of 2 in 2 s/, 10_000);
     const status = await worker.waitForExit(15_000);
     assertEquals(status.code, 1);
@@ -392,7 +402,18 @@ Deno.test("bad configuration: one line naming the variable or flag, exit 2, no s
       { ...ok, LOAD_THRESHOLD: "70" },
       /^error: LOAD_THRESHOLD="70" is not valid/,
     ],
-    ["unknown flag", ["start", "--frobnicate"], ok, /^error: Unknown option '--frobnicate'/],
+    [
+      "unknown flag",
+      ["start", "--verbose"],
+      ok,
+      /^error: unknown option --verbose \(see deno task start --help\)$/,
+    ],
+    [
+      "mistyped flag",
+      ["dev", "--drain-timout", "5"],
+      ok,
+      /^error: unknown option --drain-timout; did you mean --drain-timeout\? \(see deno task dev --help\)$/,
+    ],
     ["empty --api-key=", ["start", "--api-key="], ok, /^error: --api-key is empty; /],
     ["connect without room", ["connect"], ok, /^error: connect needs --room NAME/],
     [

@@ -28,7 +28,10 @@ const COMPONENTS: [string, (url: string, fn: string) => boolean][] = [
   ["(garbage collector)", (_u, f) => f === "(garbage collector)"],
   ["(idle)", (_u, f) => f === "(idle)"],
   ["(program)", (_u, f) => f === "(program)"],
-  ["silero VAD (onnxruntime)", (u) => u.includes("onnxruntime") || u.includes("agents-plugin-silero")],
+  [
+    "silero VAD (onnxruntime)",
+    (u) => u.includes("onnxruntime") || u.includes("agents-plugin-silero"),
+  ],
   ["protobuf (rtc-node FFI messages)", (u) => u.includes("@bufbuild")],
   ["rtc-node audio resampler", (u) => u.includes("audio_resampler")],
   ["rtc-node audio source (captureFrame)", (u) => u.includes("audio_source")],
@@ -37,7 +40,10 @@ const COMPONENTS: [string, (url: string, fn: string) => boolean][] = [
   ["agents-js STT (audio to base64 JSON)", (u) => /agents\/dist\/(inference\/stt|stt\/)/.test(u)],
   ["agents-js TTS (audio from base64 JSON)", (u) => /agents\/dist\/(inference\/tts|tts\/)/.test(u)],
   ["agents-js LLM", (u) => /agents\/dist\/(inference\/llm|llm\/)/.test(u) || u.includes("openai")],
-  ["agents-js VAD / audio recognition", (u) => /agents\/dist\/(vad|voice\/audio_recognition)/.test(u)],
+  [
+    "agents-js VAD / audio recognition",
+    (u) => /agents\/dist\/(vad|voice\/audio_recognition)/.test(u),
+  ],
   ["agents-js transcription sync", (u) => /agents\/dist\/voice\/transcription/.test(u)],
   ["agents-js room IO", (u) => /agents\/dist\/voice\/room_io/.test(u)],
   ["agents-js loop monitor / telemetry", (u) => /agents\/dist\/telemetry|opentelemetry/.test(u)],
@@ -104,10 +110,18 @@ if (import.meta.main) {
     }
   }
   const busy = [...total].filter(([k]) => k !== "(idle)").reduce((s, [, v]) => s + v.ms, 0);
-  console.log(`${files.length} profile(s), ${wall.toFixed(1)} s of wall time, JS thread busy ${(busy / 1000).toFixed(2)} s (${(busy / 1000 / wall).toFixed(3)} cores)`);
+  console.log(
+    `${files.length} profile(s), ${wall.toFixed(1)} s of wall time, JS thread busy ${
+      (busy / 1000).toFixed(2)
+    } s (${(busy / 1000 / wall).toFixed(3)} cores)`,
+  );
   for (const [k, v] of [...total].sort((a, b) => b[1].ms - a[1].ms)) {
     if (k === "(idle)") continue;
-    console.log(`${(v.ms / 1000 / wall).toFixed(4).padStart(7)} cores  ${(100 * v.ms / busy).toFixed(1).padStart(5)} %  ${k}`);
+    console.log(
+      `${(v.ms / 1000 / wall).toFixed(4).padStart(7)} cores  ${
+        (100 * v.ms / busy).toFixed(1).padStart(5)
+      } %  ${k}`,
+    );
     for (const [fn, ms] of [...v.fns].sort((a, b) => b[1] - a[1]).slice(0, top)) {
       console.log(`            ${(100 * ms / busy).toFixed(1).padStart(5)} %    ${fn}`);
     }

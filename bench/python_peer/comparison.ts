@@ -1,5 +1,6 @@
 /**
- * How the side-by-side comparison reads: the block printed after a run and kept in the README
+ * How the side-by-side comparison reads: the block printed after a run and kept in
+ * `docs/comparison.md`
  * (header, the performance table from `perf_table.ts`, the behaviour table from
  * `room_verdicts.ts`, where this project is ahead or behind from `ahead_behind.ts`, and notes).
  * Pure functions over the result (`comparison_result.ts`), so a saved result renders again
@@ -10,9 +11,9 @@
 import { aheadBehind, LEVEL_BAND } from "./ahead_behind.ts";
 import type { ComparisonRaw, ComparisonResult } from "./comparison_result.ts";
 import { perfRows, perfTable } from "./perf_table.ts";
-import { type BehaviourRow, behaviourRows, behaviourTable } from "./room_verdicts.ts";
+import { behaviourList, type BehaviourRow, behaviourRows } from "./room_verdicts.ts";
 
-/** The README/printed block: header, both tables, ahead/behind, notes. */
+/** The printed block, also kept in the docs: header, both tables, ahead/behind, notes. */
 export function renderComparison(result: ComparisonResult): string {
   const m = result.machine;
   const when = result.date.slice(0, 16).replace("T", " ");
@@ -49,9 +50,9 @@ export function renderComparison(result: ComparisonResult): string {
     "inside the test sandbox; capacity counted in calls on both sides so the shared machine's CPU " +
     "turns no call away. The other rows: idle workers against the worker-endpoint stand-in.",
     "",
-    "**Behaviour** (each cell from the scenario runs in a real room; `bench/python_peer/room_scenarios.ts`):",
+    "**Behaviour** (each answer from the scenario runs in a real room; `bench/python_peer/room_scenarios.ts`):",
     "",
-    behaviourTable(brows, result.runtimes),
+    behaviourList(brows, result.runtimes),
     "",
     "Where this project is ahead of the recipe:",
     "",
@@ -106,26 +107,4 @@ export function evidence(raw: ComparisonRaw): string[] {
     );
   }
   return out;
-}
-
-const README_START = "<!-- bench-python:start -->";
-const README_END = "<!-- bench-python:end -->";
-const README_HEADING = "### LiveKit's Python recipe beside this project (`deno task bench:python`)";
-
-/**
- * Replaces the README's Python-comparison block, or inserts it (under its own heading) right
- * after the Deno/Node block, or at the end when there is none.
- */
-export function withComparisonReadmeBlock(readme: string, block: string): string {
-  const text = `${README_START}\n${block}\n${README_END}`;
-  const a = readme.indexOf(README_START);
-  const b = readme.indexOf(README_END);
-  if (a >= 0 && b > a) return readme.slice(0, a) + text + readme.slice(b + README_END.length);
-  const denoEnd = "<!-- bench:end -->";
-  const after = readme.indexOf(denoEnd);
-  if (after >= 0) {
-    const at = after + denoEnd.length;
-    return `${readme.slice(0, at)}\n\n${README_HEADING}\n\n${text}${readme.slice(at)}`;
-  }
-  return `${readme.trimEnd()}\n\n${README_HEADING}\n\n${text}\n`;
 }

@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { aheadBehind } from "./ahead_behind.ts";
-import { evidence, renderComparison, withComparisonReadmeBlock } from "./comparison.ts";
+import { evidence, renderComparison } from "./comparison.ts";
+import { DOC_TABLE_WIDTH, tableWidth } from "../doc_blocks.ts";
 import type { ComparisonRaw, ComparisonResult } from "./comparison_result.ts";
 import { perfRows, perfTable } from "./perf_table.ts";
 import type { PerfCall, RoomPerfRun } from "./room_perf.ts";
@@ -66,7 +67,7 @@ Deno.test("perfRows: per-call memory, medians per run, ratios pair run i of each
   assertEquals(reply.deno.median, (1150 + 1100) / 2);
   const gone = by("goodbye end");
   assertEquals(gone.deno.median, 600);
-  assertEquals(gone.words?.python, "never, within the 20 s waited");
+  assertEquals(gone.words?.python, "never (20 s waited)");
   assertEquals(gone.python.n, 0);
   const full = by("calls that said bye");
   assertEquals([full.deno.min, full.python.median], [100, 100]);
@@ -79,19 +80,20 @@ Deno.test("perfRows: per-call memory, medians per run, ratios pair run i of each
 
 Deno.test("perfTable: Node columns only with the Node peer; words and dashes where figures are not", () => {
   const rows = perfRows(raw());
-  const two = perfTable(rows, false).split("\n");
+  // The legend numbers the figures; the table names them by number (¹: in a real room).
+  const [legend, table] = perfTable(rows, false).split("\n\n");
+  assertEquals(legend.split("\n").length, rows.length);
+  const bye = rows.findIndex((r) => r.figure.startsWith("calls that said bye")) + 1;
+  assert(legend.split("\n")[bye - 1].startsWith(`${bye}. calls that said bye`), legend);
+  const two = table.split("\n");
   assertEquals(two[0], "| Figure | Unit | Deno | Python (recipe) | Python/Deno |");
   assertEquals(two[1], "| --- | --- | --- | --- | --- |");
   assert(
-    two.some((l) => l.includes("| 600 (600–600) | never, within the 20 s waited | n/a |")),
+    two.some((l) => l.includes("| 600 (600–600) | never (20 s waited) | n/a |")),
     two.join("\n"),
   );
-  assert(
-    two.some((l) =>
-      /^\| calls that said bye .* \| % \| 100 \(100–100\) \| 100 \(100–100\) \| — \|$/.test(l)
-    ),
-  );
-  const three = perfTable(rows, true).split("\n");
+  assert(two.includes(`| ${bye} ¹ | % | 100 (100–100) | 100 (100–100) | — |`), two.join("\n"));
+  const three = perfTable(rows, true).split("\n\n")[1].split("\n");
   assertEquals(
     three[0],
     "| Figure | Unit | Deno | Node | Python (recipe) | Python/Deno | Node/Deno |",
@@ -116,7 +118,7 @@ Deno.test("aheadBehind: lower is better; ±10 % is level; a figure against 'neve
   assert(ab2.behind.some((l) => l.startsWith("reply latency")), ab2.behind.join("\n"));
 });
 
-Deno.test("renderComparison: header with load and command, both tables, errors listed; README block in place", () => {
+Deno.test("renderComparison: header with load and command, the table and the answers, errors listed; fits the docs", () => {
   const result: ComparisonResult = {
     date: "2026-11-29T20:00:00.000Z",
     command: "deno task bench:python --runs 2",
@@ -146,21 +148,10 @@ Deno.test("renderComparison: header with load and command, both tables, errors l
   );
   assertStringIncludes(text, "Command: `deno task bench:python --runs 2`");
   assertStringIncludes(text, "| Figure | Unit | Deno | Python (recipe) | Python/Deno |");
-  assertStringIncludes(text, "| Question | This project (Deno) | LiveKit's recipe (Python) |");
+  assertStringIncludes(text, "\n1. real room: launch → registered with livekit-server\n");
+  assertStringIncludes(text, "`bench/python_peer/room_scenarios.ts`):\n\n- (no scenario ran)\n");
+  assert(tableWidth(text) > 0 && tableWidth(text) <= DOC_TABLE_WIDTH, `${tableWidth(text)}`);
   assertStringIncludes(text, "1 of 8 room calls and 0 room run(s) did not complete");
   assertStringIncludes(text, "Not run:\n\n- the Node peer: not prepared");
   assertEquals(evidence({ ...raw(), room: [] }), []);
-
-  const readme = "# x\n\n<!-- bench:start -->\nT\n<!-- bench:end -->\n\nHow to read it.\n";
-  const once = withComparisonReadmeBlock(readme, "first");
-  assertStringIncludes(once, "<!-- bench:end -->\n\n### LiveKit's Python recipe");
-  assertStringIncludes(
-    once,
-    "<!-- bench-python:start -->\nfirst\n<!-- bench-python:end -->\n\nHow to read it.",
-  );
-  assertEquals(withComparisonReadmeBlock(once, "second"), once.replace("first", "second"));
-  assertStringIncludes(
-    withComparisonReadmeBlock("# y\n", "b"),
-    "# y\n\n### LiveKit's Python recipe",
-  );
 });

@@ -3,8 +3,8 @@
  * `deno task bench`): LiveKit's Python recipe beside this project, same machine, same run.
  * Prepares the peers outside the sandbox (the recipe's virtual environment from PyPI, the Node
  * peer from npm), runs everything inside the test sandbox (`in_sandbox.ts`), then prints both
- * tables, writes `bench/results/python-peer-<date>.json` and `python-peer-latest.json`, and
- * replaces the README's Python-comparison block (`comparison.ts` renders it).
+ * tables, writes `bench/results/python_peer_latest.json` (the latest run only; earlier ones are
+ * in git's history) and replaces its block in `docs/comparison.md` (`comparison.ts` renders it).
  *
  * Flags: `--runs N` (interleaved runs per figure, default 3), `--behaviour-runs N` (runs of
  * each scenario per runtime, default 1), `--calls N` (concurrent calls per room run, default 2),
@@ -12,8 +12,8 @@
  * `--scenarios bye,...`, `--runtimes deno,node,python` (of the behaviour table), `--no-node`,
  * `--max-jobs N` (capacity in calls during the performance runs, default 8; 0 = production
  * CPU-based capacity), `--turn-detection MODE` (this project's, default its own default),
- * `--silence-s S` (how long a caller waits to be disconnected, default 20), `--no-readme`,
- * `--render FILE` (print a saved result and rewrite the README block from it, without running).
+ * `--silence-s S` (how long a caller waits to be disconnected, default 20), `--no-docs`,
+ * `--render FILE` (print a saved result and rewrite the docs block from it, without running).
  *
  * Nothing here passes or fails on a timing: the benchmark reports.
  *
@@ -26,7 +26,8 @@ import { fromFileUrl, join, ROOT } from "../node_peer/paths_root.ts";
 import { type NodePeer, prepareNodePeer } from "../node_peer/setup.ts";
 import { loadavg, machineInfo } from "../proc.ts";
 import { denoRuntime, nodeRuntime } from "../runtimes.ts";
-import { renderComparison, withComparisonReadmeBlock } from "./comparison.ts";
+import { COMPARISON_DOC, writeDocBlock } from "../doc_blocks.ts";
+import { renderComparison } from "./comparison.ts";
 import type { ComparisonResult } from "./comparison_result.ts";
 import { DEFAULT_PARTS, type Part, PARTS, type Plan, type SandboxResult } from "./in_sandbox.ts";
 import type { AgentRuntime } from "./room_agent.ts";
@@ -50,7 +51,7 @@ export function parseComparisonArgs(args: string[]) {
       "turn-detection": { type: "string", default: "" },
       "silence-s": { type: "string", default: "20" },
       render: { type: "string" },
-      "no-readme": { type: "boolean", default: false },
+      "no-docs": { type: "boolean", default: false },
     },
   });
   const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
@@ -84,36 +85,30 @@ export function parseComparisonArgs(args: string[]) {
     turnDetection: values["turn-detection"],
     silenceMs: 1000 * whole("silence-s", values["silence-s"], 1),
     render: values.render,
-    readme: !values["no-readme"],
+    docs: !values["no-docs"],
   };
 }
 
-/** Prints a result, writes its JSON (unless re-rendering) and the README block. */
+/** The comparison's result file in `bench/results/`. */
+export const PYTHON_LATEST = "python_peer_latest.json";
+
+/** Prints a result, writes its JSON (unless re-rendering) and its block in the docs. */
 export async function reportComparison(
   result: ComparisonResult,
-  opts: { write: boolean; readme: boolean },
+  opts: { write: boolean; docs: boolean },
 ): Promise<void> {
   const text = renderComparison(result);
   console.log(`\n${text}`);
   if (opts.write) {
     const dir = join(ROOT, "bench/results");
     await Deno.mkdir(dir, { recursive: true });
-    const json = JSON.stringify(result, null, 2) + "\n";
-    const stamp = result.date.replace(/[:.]/g, "-");
-    await Deno.writeTextFile(join(dir, `python-peer-${stamp}.json`), json);
-    await Deno.writeTextFile(join(dir, "python-peer-latest.json"), json);
-    console.log(`\nwritten: bench/results/python-peer-${stamp}.json and python-peer-latest.json`);
+    // The latest result only: earlier ones stay in git's history.
+    await Deno.writeTextFile(join(dir, PYTHON_LATEST), JSON.stringify(result, null, 2) + "\n");
+    console.log(`\nwritten: bench/results/${PYTHON_LATEST}`);
   }
-  if (opts.readme) {
-    const path = join(ROOT, "README.md");
-    await Deno.writeTextFile(path, withComparisonReadmeBlock(await Deno.readTextFile(path), text));
-    // Laid out as `deno fmt` wants it, so `deno task ok` stays clean after a run.
-    await new Deno.Command(Deno.execPath(), {
-      args: ["fmt", "--config", join(ROOT, "deno.json"), path],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    console.log("README.md: the Python comparison block was updated");
+  if (opts.docs) {
+    await writeDocBlock(COMPARISON_DOC, text, "python");
+    console.log(`${COMPARISON_DOC}: the Python comparison block was updated`);
   }
 }
 
@@ -122,7 +117,7 @@ export async function runPythonComparison(args: string[]): Promise<ComparisonRes
   const o = parseComparisonArgs(args);
   if (o.render) {
     const saved = JSON.parse(await Deno.readTextFile(o.render)) as ComparisonResult;
-    await reportComparison(saved, { write: false, readme: o.readme });
+    await reportComparison(saved, { write: false, docs: o.docs });
     return saved;
   }
   const startLoad = loadavg();
@@ -188,7 +183,7 @@ export async function runPythonComparison(args: string[]): Promise<ComparisonRes
     skipped: got.skipped,
     raw: got.raw,
   };
-  await reportComparison(result, { write: true, readme: o.readme });
+  await reportComparison(result, { write: true, docs: o.docs });
   return result;
 }
 

@@ -24,7 +24,7 @@ export interface PerfRow {
   pythonRatio: Summary;
   /** Node/Deno, pair by pair. */
   nodeRatio: Summary;
-  /** Cells that are words rather than a figure (e.g. "never, within 20 s"). */
+  /** Cells that are words rather than a figure (e.g. "never (20 s waited)"). */
   words?: Partial<Record<AgentRuntime, string>>;
   digits?: number;
   /** A share or a count: no ratio is shown. */
@@ -205,7 +205,7 @@ export function perfRows(raw: ComparisonRaw): PerfRow[] {
     const never = (runs: RoomPerfRun[]) => {
       const calls = runs.flatMap((r) => r.calls).filter((c) => c.byeToGoodbyeMs !== undefined);
       return calls.length > 0 && calls.every((c) => c.goodbyeEndToDisconnectMs === undefined)
-        ? `never, within the ${Math.round(runs[0].silenceBoundMs / 1000)} s waited`
+        ? `never (${Math.round(runs[0].silenceBoundMs / 1000)} s waited)`
         : undefined;
     };
     const words: Partial<Record<AgentRuntime, string>> = {};
@@ -314,16 +314,20 @@ function share(r: RoomPerfRun, f: (c: RoomPerfRun["calls"][number]) => boolean):
   return calls.length ? calls.filter(f).length / calls.length : NaN;
 }
 
-/** The performance table as Markdown (the Node columns only `withNode`). */
+/**
+ * The performance table as Markdown: each figure's number in the table and its words in a
+ * numbered legend above it (`¹`: measured in a real room), so the table fits the docs' width.
+ */
 export function perfTable(rows: PerfRow[], withNode: boolean): string {
   const head = withNode
     ? "| Figure | Unit | Deno | Node | Python (recipe) | Python/Deno | Node/Deno |"
     : "| Figure | Unit | Deno | Python (recipe) | Python/Deno |";
+  const legend = rows.map((r, i) => `${i + 1}. ${r.figure}`);
   const lines = [head, head.replace(/[^|]+/g, " --- ")];
-  for (const r of rows) {
+  for (const [i, r] of rows.entries()) {
     const d = r.digits ?? 0;
     const c = (rt: AgentRuntime, s: Summary) => r.words?.[rt] ?? formatSummary(s, d);
-    const figure = r.where === "room" ? `${r.figure} ¹` : r.figure;
+    const figure = r.where === "room" ? `${i + 1} ¹` : `${i + 1}`;
     const ratio = (x: Summary) => r.noRatio ? "—" : formatSummary(x, 2);
     const cells = withNode
       ? [
@@ -336,5 +340,5 @@ export function perfTable(rows: PerfRow[], withNode: boolean): string {
       : [c("deno", r.deno), c("python", r.python), ratio(r.pythonRatio)];
     lines.push(`| ${figure} | ${r.unit} | ${cells.join(" | ")} |`);
   }
-  return lines.join("\n");
+  return `${legend.join("\n")}\n\n${lines.join("\n")}`;
 }

@@ -144,6 +144,7 @@ export async function goodbyeFrom(
     found: m !== undefined,
     inFull: inFull(m),
     coverage: m?.coverage,
+    endHeard: m?.endHeard,
     correlation: m?.correlation,
     startAt: m?.startAt,
     endAt: m?.endAt,

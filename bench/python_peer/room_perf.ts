@@ -45,6 +45,8 @@ export interface PerfCall {
   goodbyeInFull: boolean;
   /** Share of the goodbye's syllables heard, when it was found. */
   goodbyeCoverage?: number;
+  /** Share of the goodbye's last 50 ms of voice heard where they belong, when it was found. */
+  goodbyeEndHeard?: number;
   /** End of the goodbye as heard → the caller's disconnect; absent when none came in time. */
   goodbyeEndToDisconnectMs?: number;
   disconnectReason?: string;
@@ -238,6 +240,7 @@ async function converse(
       .map((h) => Math.round(h.endAt - h.startAt));
     call.goodbyeInFull = inFull(match);
     call.goodbyeCoverage = match?.coverage;
+    call.goodbyeEndHeard = match?.endHeard;
     if (match) call.byeToGoodbyeMs = match.startAt - bye.endAt;
     const from = match?.endAt ?? bye.endAt;
     try {

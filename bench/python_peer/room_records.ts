@@ -43,6 +43,8 @@ export interface GoodbyeHeard {
   found: boolean;
   inFull: boolean;
   coverage?: number;
+  /** Share of its last 50 ms of voice heard where they belong (`END_MS`; 1 = its end arrived). */
+  endHeard?: number;
   correlation?: number;
   /** Epoch ms of its start and end in the recording. */
   startAt?: number;

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { END_HEARD } from "../../testing/real_room/caller/heard.ts";
 import { BYE } from "../../testing/real_room/real_room.ts";
 import { median } from "../stats.ts";
 import type { AgentRuntime } from "./room_agent.ts";
@@ -75,7 +76,10 @@ function failed(r: ScenarioRecord): Verdict | undefined {
 function goodbyeWords(g: GoodbyeHeard | undefined): string {
   if (!g || g.synthesizedAt === undefined) return "no goodbye was said";
   if (g.inFull) return "heard in full";
-  if (g.found) return `cut (${Math.round((g.coverage ?? 0) * 100)} % of it heard)`;
+  if (g.found) {
+    const end = g.endHeard !== undefined && g.endHeard < END_HEARD ? ", its end missing" : "";
+    return `cut (${Math.round((g.coverage ?? 0) * 100)} % of it heard${end})`;
+  }
   return "said, but the caller did not hear it";
 }
 
@@ -306,21 +310,25 @@ export function behaviourRows(records: ScenarioRecord[], runtimes: AgentRuntime[
   return rows;
 }
 
-/** Display names of the runtimes, as the tables head them. */
+/** Display names of the runtimes, as the tables and lists name them. */
 export const RUNTIME_NAMES: Record<AgentRuntime, string> = {
   deno: "This project (Deno)",
   node: "Same code on Node (peer)",
   python: "LiveKit's recipe (Python)",
 };
 
-/** The behaviour table as Markdown (pipes in cells escaped). */
-export function behaviourTable(rows: BehaviourRow[], runtimes: AgentRuntime[]): string {
-  const esc = (t: string) => t.replace(/\|/g, "\\|");
-  return [
-    `| Question | ${runtimes.map((r) => RUNTIME_NAMES[r]).join(" | ")} |`,
-    `| --- | ${runtimes.map(() => "---").join(" | ")} |`,
-    ...rows.map((r) =>
-      `| ${esc(r.question)} | ${runtimes.map((rt) => esc(r.cells[rt] || "n/a")).join(" | ")} |`
-    ),
-  ].join("\n");
+/**
+ * The behaviour answers as Markdown: per question, its words in bold and one line per runtime
+ * (a list rather than a table: the answers are sentences, and a table of them runs far wider
+ * than a page).
+ */
+export function behaviourList(rows: BehaviourRow[], runtimes: AgentRuntime[]): string {
+  if (rows.length === 0) return "- (no scenario ran)";
+  return rows.map((r) =>
+    [
+      `**${r.question}**`,
+      "",
+      ...runtimes.map((rt) => `- ${RUNTIME_NAMES[rt]}: ${r.cells[rt] || "n/a"}`),
+    ].join("\n")
+  ).join("\n\n");
 }

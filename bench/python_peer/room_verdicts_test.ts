@@ -10,8 +10,8 @@ import type {
 } from "./room_records.ts";
 import { BYE } from "../../testing/real_room/real_room.ts";
 import {
+  behaviourList,
   behaviourRows,
-  behaviourTable,
   cell,
   endingVerdict,
   fill,
@@ -110,6 +110,13 @@ Deno.test("bye verdicts: the project's close completes, the recipe's deadlocks i
   assertMatch(
     goodbyeVerdict({ ...denoBye(), goodbye: { ...heard, inFull: false, coverage: 0.5 } }).text,
     /^cut \(50 % of it heard\)$/,
+  );
+  assertEquals(
+    goodbyeVerdict({
+      ...denoBye(),
+      goodbye: { ...heard, inFull: false, coverage: 0.9, endHeard: 0 },
+    }).text,
+    "cut (90 % of it heard, its end missing)",
   );
   assertEquals(
     goodbyeVerdict({ ...denoBye(), goodbye: { found: false, inFull: false } }).text,
@@ -240,20 +247,24 @@ Deno.test("hang-up, SIGTERM, LLM failure, talk-over verdicts say what happened",
   );
 });
 
-Deno.test("behaviourRows/behaviourTable: a row per question, a column per runtime, pipes escaped", () => {
+Deno.test("behaviourRows/behaviourList: a row per question, a line per runtime", () => {
   const records: ScenarioRecord[] = [denoBye(), pythonBye()];
   const rows = behaviourRows(records, ["deno", "python"]);
   // Four questions answered by `bye`, plus the dispatch row; no row for scenarios not run.
   assertEquals(rows.length, 5);
   assertEquals(rows[0].cells.python?.startsWith("deadlock"), true);
   assertEquals(rows.at(-1)?.cells.deno, "bye 1");
-  const table = behaviourTable(rows, ["deno", "python"]);
-  const lines = table.split("\n");
-  assertEquals(lines[0], "| Question | This project (Deno) | LiveKit's recipe (Python) |");
-  assertEquals(lines.length, 2 + rows.length);
-  const piped = behaviourTable([{ question: "a|b", scenario: "bye", cells: { deno: "x" } }], [
+  const list = behaviourList(rows, ["deno", "python"]);
+  const blocks = list.split("\n\n");
+  assertEquals(blocks.length, 2 * rows.length);
+  assertEquals(blocks[0], `**${rows[0].question}**`);
+  assertEquals(blocks[1].split("\n").length, 2);
+  assert(blocks[1].startsWith("- This project (Deno): "), blocks[1]);
+  assert(blocks[1].split("\n")[1].startsWith("- LiveKit's recipe (Python): deadlock"), blocks[1]);
+  const missing = behaviourList([{ question: "q", scenario: "bye", cells: { deno: "x" } }], [
     "deno",
     "python",
   ]);
-  assert(piped.includes("| a\\|b | x | n/a |"), piped);
+  assertEquals(missing, "**q**\n\n- This project (Deno): x\n- LiveKit's recipe (Python): n/a");
+  assertEquals(behaviourList([], ["deno"]), "- (no scenario ran)");
 });

@@ -4,7 +4,7 @@
  * output that "plays" frames in real time and records what was played.
  *
  * agents-js ships `FakeLLM` and `FakeSTT` but no fake TTS or audio output
- * (known-pitfalls.md), so these are written here, on the SDK's own base classes.
+ * (docs/known-pitfalls.md), so these are written here, on the SDK's own base classes.
  *
  * @module
  */

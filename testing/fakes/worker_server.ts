@@ -1,12 +1,14 @@
 /**
- * Loopback stand-in for the LiveKit server's worker endpoint (livekit-wire.md section 3).
+ * Loopback stand-in for the LiveKit server's worker endpoint (docs/livekit-wire.md, "Worker
+ * mode").
  *
  * Serves on 127.0.0.1 (ephemeral port):
  * - `GET /agent` (websocket): binary protobuf `WorkerMessage` in, `ServerMessage` out. Checks the
  *   Bearer JWT like livekit-server (HS256 with the API secret, `iss` = API key, `video.agent`),
  *   answering 401 with the reason as body; or refuses every worker with a fixed status.
  * - `/rtc` and `/rtc/validate`: always 401, so a job's rtc-node `Room.connect()` to this URL fails
- *   fast and deterministically (there is no room here; see README "what cannot be tested here").
+ *   fast and deterministically (no room here: a real room is the real-room rig's,
+ *   docs/real-room.md).
  * - `POST /twirp/livekit.RoomService/CreateRoom` (JSON): returns a room, so `connect --room` can run.
  *
  * Nothing here is driven by the stand-in itself: tests script the server side of each exchange

@@ -183,6 +183,7 @@ export const BLANK_ENV: Record<string, string> = Object.fromEntries(
     "LIVEKIT_WORKER_TOKEN",
     "HEALTH_PORT",
     "HEALTH_HOST",
+    "METRICS",
     "NUM_IDLE_PROCESSES",
     "LOAD_THRESHOLD",
     "DRAIN_TIMEOUT",

@@ -40,7 +40,10 @@ export interface JobLifecycle {
     logger: LifecycleLogger,
   ): Promise<void>;
   /** Runs the job's shutdown callbacks, logging their failures. */
-  runShutdownCallbacks(callbacks: readonly (() => Promise<void>)[], logger: LifecycleLogger): Promise<void>;
+  runShutdownCallbacks(
+    callbacks: readonly (() => Promise<void>)[],
+    logger: LifecycleLogger,
+  ): Promise<void>;
   /** Checks the worker's session-end timeout. */
   validateSessionEndTimeout(timeout: number): number;
   /** Flushes the job's OpenTelemetry logs (bounded). */
@@ -64,7 +67,9 @@ async function load(path: string, names: string[]): Promise<Record<string, unkno
   const missing = names.filter((n) => module[n] === undefined);
   if (missing.length > 0) {
     throw new Error(
-      `agents-js's ${path} no longer has ${missing.join(", ")} (the call host was written for ${AGENTS_VERSION}); run with CALLS_PER_PROCESS=1 or pin @livekit/agents@${AGENTS_VERSION}`,
+      `agents-js's ${path} no longer has ${
+        missing.join(", ")
+      } (the call host was written for ${AGENTS_VERSION}); run with CALLS_PER_PROCESS=1 or pin @livekit/agents@${AGENTS_VERSION}`,
     );
   }
   return module;

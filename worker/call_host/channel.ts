@@ -34,7 +34,12 @@ export interface ChannelHost {
 export class HostChannel extends EventEmitter {
   /** The channel's number, unique in its worker. */
   readonly ch: number;
-  readonly #host: ChannelHost;
+  #host: ChannelHost;
+  #init?: AgentsMessage;
+  #initialized = false;
+  #swallowInit = false;
+  #started = false;
+  #shutdownSent = false;
   #exited = false;
   #killTimer?: ReturnType<typeof setTimeout>;
   /** As `ChildProcess.exitCode`: null until the channel ended. */
@@ -44,11 +49,14 @@ export class HostChannel extends EventEmitter {
   /** As `ChildProcess.killed`: true once `kill()` was called. */
   killed = false;
 
-  /** A channel numbered `ch` of `host`. */
-  constructor(ch: number, host: ChannelHost) {
+  readonly #killGraceMs: number;
+
+  /** A channel numbered `ch` of `host` (`killGraceMs`: tests shorten {@link KILL_GRACE_MS}). */
+  constructor(ch: number, host: ChannelHost, killGraceMs = KILL_GRACE_MS) {
     super();
     this.ch = ch;
     this.#host = host;
+    this.#killGraceMs = killGraceMs;
   }
 
   /**
@@ -75,10 +83,37 @@ export class HostChannel extends EventEmitter {
   /** As `ChildProcess.send`: relays an agents-js message to the channel's job side. */
   send(msg: AgentsMessage): boolean {
     if (!this.connected) return false;
+    if (msg.case === "initializeRequest") this.#init = msg;
+    if (msg.case === "shutdownRequest") this.#shutdownSent = true;
     if (msg.case === "startJobRequest") {
+      this.#started = true;
       this.jobId = (msg.value as { runningJob?: { job?: { id?: string } } })?.runningJob?.job?.id;
     }
     return this.#host.relay(this.ch, msg);
+  }
+
+  /**
+   * True for a channel that is only capacity: no call was started on it and agents-js is not
+   * closing it. Such a channel can move to another host without agents-js noticing.
+   */
+  get idle(): boolean {
+    return !this.#started && !this.#shutdownSent && !this.#exited;
+  }
+
+  /** True once its host answered the initialize request. */
+  get initialized(): boolean {
+    return this.#initialized;
+  }
+
+  /**
+   * Moves this idle channel to `host`: the initialize request is sent there again (its answer is
+   * kept from agents-js when agents-js already had one), so the next call it gets runs there.
+   */
+  moveTo(host: ChannelHost): void {
+    this.#host = host;
+    if (!this.#init) return;
+    this.#swallowInit = this.#initialized;
+    host.relay(this.ch, this.#init);
   }
 
   /** As `ChildProcess.kill`: ends the channel's job now (the host, if it does not comply). */
@@ -87,8 +122,8 @@ export class HostChannel extends EventEmitter {
     this.killed = true;
     this.#host.killChannel(this.ch);
     this.#killTimer ??= setTimeout(
-      () => this.#host.killHost(`channel ${this.ch} was not ended within ${KILL_GRACE_MS} ms`),
-      KILL_GRACE_MS,
+      () => this.#host.killHost(`channel ${this.ch} was not ended within ${this.#killGraceMs} ms`),
+      this.#killGraceMs,
     );
     return true;
   }
@@ -98,7 +133,15 @@ export class HostChannel extends EventEmitter {
 
   /** Delivers a message from the channel's job side. */
   deliver(msg: AgentsMessage): void {
-    if (!this.#exited) this.emit("message", msg);
+    if (this.#exited) return;
+    if (msg.case === "initializeResponse") {
+      this.#initialized = true;
+      if (this.#swallowInit) {
+        this.#swallowInit = false;
+        return;
+      }
+    }
+    this.emit("message", msg);
   }
 
   /** Ends the channel as a process exit (`code`, or `signal` when the host was killed). */

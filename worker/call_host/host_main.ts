@@ -125,6 +125,7 @@ async function onStartJob(c: Channel, value: Record<string, unknown>): Promise<v
     (value as { runningJob: ConstructorParameters<typeof HostedJob>[1] }).runningJob,
   );
   c.job = job;
+  log().debug({ jobID: job.id }, "job started");
   if (c.shuttingDown) job.close("shutdown request");
   await job.finished.catch((error) => {
     log().error({ error: String(error) }, "a call's job sequence failed");

@@ -128,13 +128,34 @@ export class CallHosts {
 
   /** A channel on the fullest host with room, or on a new host. */
   open(): HostChannel {
-    const candidates = this.#hosts
-      .filter((h) => !h.retiring && h.alive && h.channels.size < this.#options.callsPerHost)
-      .sort((a, b) => b.channels.size - a.channels.size);
-    const host = candidates[0] ?? this.#start();
+    const host = this.#place();
     const channel = new HostChannel(++this.#nextChannel, host);
     host.channels.set(channel.ch, channel);
     return channel;
+  }
+
+  #place(): Host {
+    const candidates = this.#hosts
+      .filter((h) => !h.retiring && h.alive && h.channels.size < this.#options.callsPerHost)
+      .sort((a, b) => b.channels.size - a.channels.size);
+    return candidates[0] ?? this.#start();
+  }
+
+  /**
+   * Moves the idle channels (capacity agents-js keeps warm, no call on them) off `host`, which
+   * is retiring or gone: agents-js's pool would otherwise hand the next call to a host that
+   * should take none, or to one that no longer exists.
+   */
+  #moveIdle(host: Host, which: (c: HostChannel) => boolean): void {
+    for (const channel of [...host.channels.values()]) {
+      if (!channel.idle || !which(channel)) continue;
+      host.channels.delete(channel.ch);
+      const to = this.#place();
+      to.channels.set(channel.ch, channel);
+      channel.moveTo(to);
+      // The old host drops its side of the channel (it has no call on it).
+      host.killChannel(channel.ch);
+    }
   }
 
   #start(): Host {
@@ -195,6 +216,7 @@ export class CallHosts {
   #retire(host: Host, why: string): void {
     if (host.retiring) return;
     host.retiring = why;
+    this.#moveIdle(host, () => true);
     this.#log("info", "call host retiring: it takes no new call", {
       host_pid: host.pid,
       why,
@@ -207,6 +229,8 @@ export class CallHosts {
     host.died();
     const i = this.#hosts.indexOf(host);
     if (i >= 0) this.#hosts.splice(i, 1);
+    // Warm capacity survives its host (a host that never finished prewarming does not retry).
+    this.#moveIdle(host, (c) => c.initialized);
     const calls = [...host.channels.values()];
     host.channels.clear();
     if (calls.length > 0 || (code !== 0 && !host.retiring)) {

@@ -5,6 +5,8 @@
  *
  * Job metadata "hold" skips the room connection and keeps the job running until it is told to
  * end (termination, drain timeout), which is how the tests get an "active call" without a room.
+ * "stuck" holds too, and its shutdown never completes (a call whose teardown hangs); "throw"
+ * fails its entry at once (a call whose code throws).
  * @module
  */
 import { defineAgent, type JobContext, type JobProcess } from "@livekit/agents";
@@ -34,6 +36,15 @@ export default defineAgent({
       record("shutdown", { jobId });
       return Promise.resolve();
     });
+    if (ctx.job.metadata === "throw") {
+      record("throwing", { jobId });
+      throw new Error("fixture: this call's code throws");
+    }
+    if (ctx.job.metadata === "stuck") {
+      ctx.addShutdownCallback(() => new Promise<void>(() => record("stuck", { jobId })));
+      record("holding", { jobId });
+      return;
+    }
     if (ctx.job.metadata === "hold") {
       // The job stays active until agents-js closes it; entry returning does not end a job.
       record("holding", { jobId });

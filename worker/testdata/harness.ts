@@ -12,6 +12,8 @@ import {
   type WorkerProcess,
 } from "../../testing/real_room/worker_process.ts";
 import { bounded, until } from "../../testing/wait.ts";
+import { assert } from "@std/assert";
+import { WorkerServerStandIn } from "../../testing/fakes/worker_server.ts";
 
 export {
   BLANK_ENV,
@@ -87,4 +89,59 @@ export function workerEnv(
     FIXTURE_EVENTS_FILE: events,
     ...extra,
   };
+}
+
+/**
+ * Registers the worker that connected to `si`, offers it a job that holds (the fixture
+ * agent stays in the call until ended) and waits until its entrypoint holds the call.
+ */
+export async function holdOneJob(
+  si: WorkerServerStandIn,
+  events: string,
+  timeoutMs = 20_000,
+  metadata = "hold",
+) {
+  const conn = await si.nextWorker();
+  await conn.register();
+  const job = conn.offerJob({ metadata });
+  assert((await conn.awaitAvailability(job.id)).available);
+  await conn.assign(job);
+  const holding = await waitForEvent(
+    events,
+    (e) => e.event === "holding" && e.jobId === job.id,
+    timeoutMs,
+  );
+  return { conn, job, holding };
+}
+
+/** Runs `body` with a stand-in, a temp events file, and cleanup of both and of every worker. */
+export async function withStandIn(
+  body: (ctx: {
+    si: WorkerServerStandIn;
+    events: string;
+    spawn: (args: string[], extraEnv?: Record<string, string>) => WorkerProcess;
+  }) => Promise<void>,
+  standInOpts: Parameters<typeof WorkerServerStandIn.start>[0] = {},
+): Promise<void> {
+  const si = await WorkerServerStandIn.start(standInOpts);
+  const events = await Deno.makeTempFile({ prefix: "worker-events-" });
+  const workers: WorkerProcess[] = [];
+  try {
+    await body({
+      si,
+      events,
+      spawn: (args, extraEnv = {}) => {
+        const w = spawnWorker({
+          args,
+          env: workerEnv(si.url, si.credentials.apiSecret, events, extraEnv),
+        });
+        workers.push(w);
+        return w;
+      },
+    });
+  } finally {
+    for (const w of workers) await w.stop();
+    await si.close();
+    await Deno.remove(events).catch(() => {});
+  }
 }

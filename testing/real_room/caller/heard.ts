@@ -6,8 +6,9 @@
  * known sample for sample; on its way to the caller it is resampled and Opus-coded, so the
  * waveform changes but its loudness and pitch per 10 ms do not. The last place where both
  * match the recording is where the caller heard it;
- * "in full" means the match is strong and the recording goes on past the utterance's end, so
- * the end was not cut.
+ * "in full" means the match is strong, its voiced blocks arrived, its last {@link END_MS} of
+ * voice arrived where the alignment puts them (a goodbye clipped in its last syllable fails
+ * here), and the recording goes on past the utterance's end.
  *
  * @module
  */
@@ -43,6 +44,11 @@ export interface HeardMatch {
   recordedAfterMs: number;
   /** Synthesized length of the utterance. */
   expectedMs: number;
+  /**
+   * Share of the utterance's last {@link END_MS} of voice that arrived where the alignment puts
+   * it (1 = its end was heard; a goodbye clipped by 100 ms scores 0).
+   */
+  endHeard: number;
 }
 
 /** Loudness (RMS) per 10 ms block. */
@@ -148,9 +154,59 @@ export const PITCH_TOLERANCE = 0.01;
  */
 export const FULL_COVERAGE = 0.8;
 
-/** True when `match` is the utterance heard in full: found, not cut, and not cut off by the end. */
+/**
+ * How much of the end of an utterance's voice is checked sample-aligned: the last 10 ms blocks
+ * of its voice, which a goodbye cut in its last syllable loses. Coverage alone cannot see that:
+ * time-warping lets the blocks before a cut stand in for the ones after it (a goodbye with its
+ * last 45 % silenced scored 0.84).
+ */
+export const END_MS = 50;
+
+/** Share of the end's blocks ({@link END_MS}) that must have arrived (one may be concealed). */
+export const END_HEARD = 0.8;
+
+/** A block of the end arrived when the recording there is at least this share of its loudness. */
+const END_LEVEL = 0.3;
+
+/**
+ * True when `match` is the utterance heard in full: found, not cut (its voiced blocks arrived,
+ * and its end where the alignment puts it), and not cut off by the end of the recording.
+ */
 export function inFull(match: HeardMatch | undefined): boolean {
-  return match !== undefined && match.coverage >= FULL_COVERAGE && match.recordedAfterMs >= 0;
+  return match !== undefined && match.coverage >= FULL_COVERAGE && match.endHeard >= END_HEARD &&
+    match.recordedAfterMs >= 0;
+}
+
+/**
+ * Share of the last {@link END_MS} of `expected`'s voice found in `heard` at `offset`, after a
+ * local alignment of the utterance's end: the jitter buffer may have shifted it by up to
+ * {@link MAX_STRETCH} of the utterance's length, so the end is placed where its last 200 ms
+ * (and the silence after them) correlate best with the recording, the shift nearest 0 on ties.
+ */
+function endHeard(expected: Float64Array, heard: Float64Array, offset: number): number {
+  const peak = Math.max(...expected);
+  const voiced: number[] = [];
+  for (let i = 0; i < expected.length; i++) if (expected[i] >= 0.1 * peak) voiced.push(i);
+  if (voiced.length === 0) return 0;
+  const last = voiced[voiced.length - 1];
+  const from = Math.max(0, last - 19);
+  const window = expected.subarray(from, Math.min(expected.length, last + 6));
+  const band = Math.max(3, Math.round(expected.length * MAX_STRETCH));
+  let shift = 0, best = -Infinity;
+  for (let step = 0; step <= 2 * band; step++) {
+    const d = step % 2 === 0 ? step / 2 : -(step + 1) / 2; // 0, -1, 1, -2, 2, ...
+    const seen = Float64Array.from(window, (_, k) => heard[offset + from + d + k] ?? 0);
+    const r = pearson(window, seen, 0);
+    if (r > best) {
+      best = r;
+      shift = d;
+    }
+  }
+  const end = voiced.slice(-END_MS / 10);
+  // Within a block either way: the alignment is to the 10 ms block, the audio is not.
+  const near = (j: number) => Math.max(heard[j - 1] ?? 0, heard[j] ?? 0, heard[j + 1] ?? 0);
+  return end.filter((i) => near(offset + i + shift) >= END_LEVEL * expected[i]).length /
+    end.length;
 }
 
 /** How far the receiver may have stretched or squeezed the utterance in time (its jitter buffer). */
@@ -293,5 +349,6 @@ export function findHeard(
     endAt: startAt + expectedMs,
     recordedAfterMs: recording.startAt + heardEnv.length * 10 - (startAt + expectedMs),
     expectedMs,
+    endHeard: endHeard(expected, padded, best),
   };
 }

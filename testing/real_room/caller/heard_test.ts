@@ -67,3 +67,71 @@ Deno.test("heard: a goodbye with a concealed block counts; cut after its first s
   cut.fill(0, Math.round((match!.startAt + 200) * RATE / 1000));
   assert(!inFull(findHeard({ startAt: 0, samples: cut }, "Goodbye!", match!.startAt - 100)));
 });
+
+/**
+ * The goodbye as the simulation synthesizes it: one word, two syllables, 384 ms of voice, then
+ * the word's 96 ms pause. "Its last 100 ms" below are those of its voice (silencing the pause
+ * takes nothing audible away).
+ */
+const GOODBYE_VOICE_MS = 384;
+
+/**
+ * As a receiver's jitter buffer stretches or squeezes speech: whole pitch periods (150 Hz)
+ * repeated or dropped, so the pitch stays.
+ */
+function timeStretched(x: Int16Array, factor: number): Int16Array {
+  if (factor === 1) return x;
+  const period = RATE / 150;
+  const every = Math.round(period / Math.abs(factor - 1));
+  const out: number[] = [];
+  for (let i = 0; i < x.length; i += period) {
+    const chunk = Array.from(x.subarray(i, i + period));
+    const touch = i > 0 && i % every < period;
+    if (factor < 1 && touch) continue;
+    out.push(...chunk);
+    if (factor > 1 && touch) out.push(...chunk);
+  }
+  return Int16Array.from(out);
+}
+
+/** The farewell, then the goodbye at 2.4 s stretched by `factor`; and where its voice ends. */
+function goodbyeRecording(factor: number): { samples: Int16Array; voiceEndMs: number } {
+  const samples = recording([[500, "It was nice talking to you."]], 4000);
+  const bye = timeStretched(synthesizeVoice("Goodbye!", RATE), factor);
+  samples.set(bye, Math.round(2.4 * RATE));
+  return { samples, voiceEndMs: 2400 + GOODBYE_VOICE_MS * factor };
+}
+
+const clipped = (samples: Int16Array, fromMs: number) => {
+  const out = samples.slice();
+  out.fill(0, Math.round(fromMs * RATE / 1000));
+  return out;
+};
+
+Deno.test("heard: a goodbye whose last 100 ms are clipped is not heard in full, however the receiver stretched it", () => {
+  for (const factor of [0.9, 0.95, 1, 1.05, 1.1]) {
+    const { samples, voiceEndMs } = goodbyeRecording(factor);
+    const whole = findHeard({ startAt: 0, samples }, "Goodbye!");
+    assert(inFull(whole), `x${factor}, whole: ${JSON.stringify(whole)}`);
+    const cut = findHeard({ startAt: 0, samples: clipped(samples, voiceEndMs - 100) }, "Goodbye!");
+    assert(
+      !inFull(cut),
+      `x${factor}, last 100 ms clipped, counted in full: ${JSON.stringify(cut)}`,
+    );
+  }
+});
+
+Deno.test("heard: a goodbye with its last 45 % silenced is not heard in full (the review's case)", () => {
+  const { samples } = goodbyeRecording(1);
+  const cut = findHeard({ startAt: 0, samples: clipped(samples, 2400 + 480 * 0.55) }, "Goodbye!");
+  assert(!inFull(cut), JSON.stringify(cut));
+});
+
+Deno.test("heard: a real goodbye, heard in full under load, clipped by its last 100 ms is not", async () => {
+  const { samples } = await readWavFile(fromFileUrl(testdata("goodbye_concealed_under_load.wav")));
+  const match = findHeard({ startAt: 0, samples }, "Goodbye!");
+  assert(inFull(match), JSON.stringify(match));
+  const cut = clipped(samples, match!.startAt + GOODBYE_VOICE_MS - 100);
+  const heard = findHeard({ startAt: 0, samples: cut }, "Goodbye!", match!.startAt - 100);
+  assert(!inFull(heard), `clipped by 100 ms, counted in full: ${JSON.stringify(heard)}`);
+});
