@@ -6,6 +6,7 @@
  * themselves: every value here was reported by a job process to the main process and summed
  * there.
  */
+import { MAX_GOODBYE_TIMEOUT_MS } from "../core/bounds.ts";
 import { assert, assertEquals } from "@std/assert";
 import { fromFileUrl } from "../testing/paths.ts";
 import { histogramSum, type Scrape, scrape, value } from "../testing/prometheus.ts";
@@ -162,7 +163,7 @@ realRoomTest(
   async () => {
     await using room = await RealRoom.start();
     const worker = await room.startWorker(["./short_close_agent.ts", "start"], {
-      GOODBYE_TIMEOUT_MS: "12500",
+      GOODBYE_TIMEOUT_MS: String(MAX_GOODBYE_TIMEOUT_MS),
     }, {
       script: fromFileUrl(new URL("./testdata/run_agent_worker.ts", import.meta.url)),
       defaults: ["--port", "0", "--num-idle-processes", "1", "--max-jobs", "8"],
