@@ -17,6 +17,7 @@ import { type EndingBounds, endJobAfterClose } from "./core/job_end.ts";
 import { sayBounded } from "./core/say_bounded.ts";
 import { watchSignals } from "./core/signals.ts";
 import { guardedTextInput } from "./core/reply_guard.ts";
+import { greetResumed, readResume } from "./core/resume.ts";
 import { closeModels, createSession, inferenceModels } from "./core/session.ts";
 import { watchRoomLink } from "./core/room_link.ts";
 import { reopeningStt } from "./core/stt_reopen.ts";
@@ -277,6 +278,9 @@ async function runEntry(ctx: JobContext<PrewarmData>, options: EntryOptions): Pr
     inputOptions: { textInputCallback: guardedTextInput },
   });
   await ctx.connect();
+  // A replacement for an agent lost mid-call (dispatched by the call keeper, keeper/) speaks first.
+  const resume = readResume(ctx.job.metadata);
+  if (resume) greetResumed(session, ending, resume);
 }
 
 // guardPrewarm: a worker shutdown that reaches an idle process while it prewarms

@@ -22,7 +22,7 @@ import {
   startGateway,
 } from "../../simulation/mod.ts";
 import { type Caller, type CallerOptions, CallerProcess } from "./caller/mod.ts";
-import { findServer, LiveKitServer } from "./livekit_server.ts";
+import { findServer, LiveKitServer, type ServerOptions } from "./livekit_server.ts";
 import { REQUIRE_ENV, sandboxProblem } from "./sandbox.ts";
 import { BLANK_ENV, type SpawnOptions, spawnWorker, type WorkerProcess } from "./worker_process.ts";
 
@@ -82,6 +82,8 @@ export interface RealRoomOptions {
   gateway?: Partial<GatewayOptions>;
   /** Seconds an empty room lives after its last participant left (server default 20). */
   departureTimeoutS?: number;
+  /** Further options of the server (webhooks, a Redis for a cluster). */
+  server?: Omit<ServerOptions, "departureTimeoutS">;
 }
 
 /** One parsed JSON log line of a worker or job process. */
@@ -106,7 +108,10 @@ export class RealRoom {
 
   /** Starts the server, the simulation and a caller process. */
   static async start(options: RealRoomOptions = {}): Promise<RealRoom> {
-    const server = await LiveKitServer.start({ departureTimeoutS: options.departureTimeoutS });
+    const server = await LiveKitServer.start({
+      ...options.server,
+      departureTimeoutS: options.departureTimeoutS,
+    });
     let gateway: Gateway | undefined;
     try {
       gateway = await startGateway({
