@@ -2,7 +2,11 @@ import { assert, assertEquals } from "@std/assert";
 import { greetResumed, readResume, RESUME_KEY, RESUME_TEXT, resumeMetadata } from "./resume.ts";
 import { startFaultCall } from "../testing/session_harness.ts";
 
-const INFO = { lostIdentity: "agent-AJ_x", lostAt: 1_700_000_000_000, reason: "CONNECTION_TIMEOUT" };
+const INFO = {
+  lostIdentity: "agent-AJ_x",
+  lostAt: 1_700_000_000_000,
+  reason: "CONNECTION_TIMEOUT",
+};
 
 Deno.test("resume: the metadata the keeper writes reads back as the same resume", () => {
   assertEquals(readResume(resumeMetadata(INFO)), INFO);
