@@ -22,7 +22,7 @@ import {
   startGateway,
 } from "../../simulation/mod.ts";
 import { type Caller, type CallerOptions, CallerProcess } from "./caller/mod.ts";
-import { findServer, LiveKitServer, type ServerOptions } from "./livekit_server.ts";
+import { findServer, freeTcpPort, LiveKitServer, type ServerOptions } from "./livekit_server.ts";
 import { REQUIRE_ENV, sandboxProblem } from "./sandbox.ts";
 import { BLANK_ENV, type SpawnOptions, spawnWorker, type WorkerProcess } from "./worker_process.ts";
 
@@ -84,6 +84,11 @@ export interface RealRoomOptions {
   departureTimeoutS?: number;
   /** Further options of the server (webhooks, a Redis for a cluster). */
   server?: Omit<ServerOptions, "departureTimeoutS">;
+  /**
+   * Run the call keeper (`main.ts keeper`) with these extra flags, the server's webhooks posted
+   * to it: see {@link RealRoom.keeper}.
+   */
+  keeper?: string[];
 }
 
 /** One parsed JSON log line of a worker or job process. */
@@ -97,6 +102,8 @@ export class RealRoom {
   readonly server: LiveKitServer;
   readonly gateway: Gateway;
   readonly phones: CallerProcess;
+  /** The call keeper process, when {@link RealRoomOptions.keeper} asked for one. */
+  keeper?: WorkerProcess;
   readonly #workers: WorkerProcess[] = [];
   #rooms = 0;
 
@@ -106,10 +113,24 @@ export class RealRoom {
     this.phones = phones;
   }
 
+  /** Starts the call keeper on `port` (the one the server posts its webhooks to). */
+  async #startKeeper(port: number, flags: string[]): Promise<void> {
+    this.keeper = spawnWorker({
+      args: ["keeper", "--port", String(port), "--host", "127.0.0.1", ...flags],
+      env: this.agentEnv(),
+    });
+    await this.keeper.waitForLine(/keeping calls/, 30_000);
+  }
+
   /** Starts the server, the simulation and a caller process. */
   static async start(options: RealRoomOptions = {}): Promise<RealRoom> {
+    const keeperPort = options.keeper ? freeTcpPort() : undefined;
     const server = await LiveKitServer.start({
       ...options.server,
+      webhookUrls: [
+        ...options.server?.webhookUrls ?? [],
+        ...keeperPort ? [`http://127.0.0.1:${keeperPort}/`] : [],
+      ],
       departureTimeoutS: options.departureTimeoutS,
     });
     let gateway: Gateway | undefined;
@@ -128,7 +149,17 @@ export class RealRoom {
         apiSecret: server.apiSecret,
       });
       const phones = await CallerProcess.start(CALLER_VOICE);
-      return new RealRoom(server, gateway, phones);
+      const room = new RealRoom(server, gateway, phones);
+      if (keeperPort && options.keeper) {
+        try {
+          await room.#startKeeper(keeperPort, options.keeper);
+        } catch (error) {
+          await room.keeper?.stop();
+          await phones.stop();
+          throw error;
+        }
+      }
+      return room;
     } catch (error) {
       await gateway?.close();
       await server.stop();
@@ -216,13 +247,17 @@ export class RealRoom {
           .join("\n")
       }`
     );
-    return [`server (jobs and workers):`, ...server, ...workers].join("\n");
+    const keeper = this.keeper
+      ? [`keeper (pid ${this.keeper.pid}) last lines:\n${this.keeper.tail(10)}`]
+      : [];
+    return [`server (jobs and workers):`, ...server, ...workers, ...keeper].join("\n");
   }
 
   /** Ends every worker (and its job processes), the callers, the simulation and the server. */
   async [Symbol.asyncDispose](): Promise<void> {
     const results = await Promise.allSettled([
       ...this.#workers.map((w) => w.stop()),
+      ...this.keeper ? [this.keeper.stop()] : [],
       this.phones.stop(),
     ]);
     await this.gateway.close();

@@ -52,6 +52,9 @@ export class Participant {
   #heardSamples = 0;
   #heardStartAt?: number;
   #stretch?: { startAt: number; lastLoudEnd: number };
+  /** Audio tracks listened to so far; the recording follows the newest that delivered audio. */
+  #tracks = 0;
+  #recordedTrack = 0;
 
   constructor(id: string, emit: (event: CallerEvent) => void) {
     this.id = id;
@@ -77,6 +80,16 @@ export class Participant {
       if (track.kind !== TrackKind.KIND_AUDIO) return;
       this.#emit({ ev: "subscribed", id: this.id, identity: p.identity, at: epochMs() });
       this.#listening.push(this.#listen(track));
+    });
+    // A data message (the call keeper's notice before it hangs the caller up).
+    room.on(RoomEvent.DataReceived, (payload: Uint8Array, _p, _kind, topic?: string) => {
+      this.#emit({
+        ev: "data",
+        id: this.id,
+        topic: topic ?? "",
+        text: new TextDecoder().decode(payload),
+        at: epochMs(),
+      });
     });
     // Someone (the agent) subscribed to the microphone: from now on what is said reaches it.
     room.on(RoomEvent.LocalTrackSubscribed, () => {
@@ -188,9 +201,17 @@ export class Participant {
 
   async #listen(track: RemoteTrack): Promise<void> {
     const stream = new AudioStream(track, { sampleRate: CALLER_SAMPLE_RATE, numChannels: 1 });
+    const trackNo = ++this.#tracks;
     for await (const frame of stream) {
+      // An agent replaced mid-call (its process died): once the new agent's track delivers
+      // audio, the old one's (if it still delivers anything) is not recorded over it.
+      if (trackNo < this.#recordedTrack) continue;
       const now = epochMs();
       const samples = new Int16Array(frame.data);
+      if (trackNo > this.#recordedTrack) {
+        this.#recordedTrack = trackNo;
+        this.#padTo(now - (samples.length / CALLER_SAMPLE_RATE) * 1000);
+      }
       this.#heardStartAt ??= now - (samples.length / CALLER_SAMPLE_RATE) * 1000;
       this.#heard.push(samples);
       this.#heardSamples += samples.length;
@@ -208,6 +229,19 @@ export class Participant {
         this.#closeStretch();
       }
     }
+  }
+
+  /**
+   * Keeps the recording on the wall clock across the gap between two agents' tracks (nothing is
+   * heard in between): silence up to `at`, epoch ms. Within one track the frames are contiguous.
+   */
+  #padTo(at: number): void {
+    if (this.#heardStartAt === undefined) return;
+    const endAt = this.#heardStartAt + (this.#heardSamples / CALLER_SAMPLE_RATE) * 1000;
+    const gap = Math.round(((at - endAt) / 1000) * CALLER_SAMPLE_RATE);
+    if (gap <= 0) return;
+    this.#heard.push(new Int16Array(gap));
+    this.#heardSamples += gap;
   }
 
   #closeStretch(): void {
