@@ -37,6 +37,30 @@ async function ping(port: number): Promise<boolean> {
   }
 }
 
+/** One complete RESP reply in `text`, or `undefined` while it is incomplete. */
+function parseReply(text: string): string | number | null | undefined {
+  const eol = text.indexOf("\r\n");
+  if (eol < 0) return undefined;
+  const head = text.slice(1, eol);
+  switch (text[0]) {
+    case "+":
+      return head;
+    case ":":
+      return Number(head);
+    case "-":
+      throw new Error(`redis: ${head}`);
+    case "$": {
+      const len = Number(head);
+      if (len < 0) return null;
+      const body = text.slice(eol + 2);
+      // Redis counts bytes; these replies are ASCII (names and IDs).
+      return body.length >= len + 2 ? body.slice(0, len) : undefined;
+    }
+    default:
+      throw new Error(`redis: unexpected reply ${JSON.stringify(text.slice(0, 40))}`);
+  }
+}
+
 /** A running `redis-server` on 127.0.0.1. */
 export class RedisServer {
   /** `127.0.0.1:PORT`: what a livekit-server node's `redis.address` takes. */
@@ -81,6 +105,32 @@ export class RedisServer {
       throw error;
     }
     return redis;
+  }
+
+  /**
+   * Runs one command and returns its reply: a string (simple or bulk), a number, or `null`
+   * (e.g. `HGET room_node_map ROOM`: the node hosting a room). Enough RESP for a test to look.
+   */
+  async command(...args: string[]): Promise<string | number | null> {
+    const port = Number(this.address.split(":")[1]);
+    const enc = new TextEncoder();
+    const request = `*${args.length}\r\n` +
+      args.map((a) => `$${enc.encode(a).length}\r\n${a}\r\n`).join("");
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await conn.write(enc.encode(request));
+      let text = "";
+      const buf = new Uint8Array(4096);
+      for (;;) {
+        const reply = parseReply(text);
+        if (reply !== undefined) return reply;
+        const n = await bounded(conn.read(buf), 5_000, () => `no reply from redis to ${args[0]}`);
+        if (n === null) throw new Error(`redis closed the connection during ${args[0]}`);
+        text += new TextDecoder().decode(buf.subarray(0, n));
+      }
+    } finally {
+      conn.close();
+    }
   }
 
   /** PID of the process. */
