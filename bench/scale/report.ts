@@ -20,9 +20,12 @@ function range(xs: (number | undefined)[]): string {
 
 function outcomes(calls: CallRecord[]): string {
   const heard = calls.filter((c) => c.goodbyeHeard).length;
+  const hello = calls.filter((c) => c.helloAnswered).length;
+  const helloFull = calls.filter((c) => c.helloHeardInFull).length;
   const deleted = calls.filter((c) => c.reason === "ROOM_DELETED").length;
   const failed = calls.filter((c) => c.error);
-  return `${calls.length} calls: goodbye heard in full ${heard}, ROOM_DELETED ${deleted}` +
+  return `${calls.length} calls: hello answered ${hello} (reply heard in full ${helloFull}), ` +
+    `goodbye heard in full ${heard}, ROOM_DELETED ${deleted}` +
     (failed.length ? `; failed: ${failed.map((c) => `${c.room}: ${c.error}`).join("; ")}` : "");
 }
 
@@ -75,7 +78,8 @@ export function scaleSummary(r: ScaleResult): string {
       `3. A worker SIGKILLed (whole tree) after the hello, two workers and the keeper, ${c.length} time(s): ` +
         `crash -> dead agent gone ${range(c.map((x) => x.goneMs))}; ` +
         `-> replacement joined ${range(c.map((x) => x.replacementJoinedMs))}; ` +
-        `-> its "lost the thread" heard ${range(c.map((x) => x.resumeHeardMs))}; ` +
+        `-> it starts saying it lost the thread ${range(c.map((x) => x.resumeHeardMs))} ` +
+        `(heard in full ${c.filter((x) => x.resumeHeardInFull).length} of ${c.length}); ` +
         `-> answer to the next question heard ${range(c.map((x) => x.answerHeardMs))}; ` +
         `on a surviving worker ${c.filter((x) => x.onSurvivor).length}, goodbye heard ${
           c.filter((x) => x.goodbyeHeard).length

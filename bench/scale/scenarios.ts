@@ -136,8 +136,10 @@ export interface CrashRecord {
   goneMs?: number;
   /** Crash -> the replacement agent joined. */
   replacementJoinedMs?: number;
-  /** Crash -> the caller heard the replacement start saying it lost the thread. */
+  /** Crash -> the caller heard the replacement start speaking (it says it lost the thread). */
   resumeHeardMs?: number;
+  /** That line's first sentence was heard in full (see `CallRecord.helloHeardInFull`). */
+  resumeHeardInFull: boolean;
   /** Crash -> the caller heard the start of the answer to its next question. */
   answerHeardMs?: number;
   goodbyeHeard: boolean;
@@ -154,7 +156,11 @@ export async function crashes(reps: number): Promise<CrashRecord[]> {
   const out: CrashRecord[] = [];
   const resumeFirst = RESUME_TEXT.slice(0, RESUME_TEXT.indexOf(".") + 1);
   for (let rep = 0; rep < reps; rep++) {
-    const record: CrashRecord = { goodbyeHeard: false, onSurvivor: false };
+    const record: CrashRecord = {
+      goodbyeHeard: false,
+      onSurvivor: false,
+      resumeHeardInFull: false,
+    };
     let caller: Caller | undefined;
     try {
       caller = await room.call();
@@ -169,8 +175,10 @@ export async function crashes(reps: number): Promise<CrashRecord[]> {
       record.goneMs = Math.round(gone.at - crashedAt);
       const joined = await replacementReady(caller, lost, 30_000);
       record.replacementJoinedMs = Math.round(joined.at - crashedAt);
-      const resumed = await heardInFull(caller, resumeFirst, joined.at);
-      record.resumeHeardMs = Math.round(resumed.startAt - crashedAt);
+      const speaks = await caller.waitFor("heard_start", 20_000, (e) => e.at >= joined.at);
+      record.resumeHeardMs = Math.round(speaks.at - crashedAt);
+      record.resumeHeardInFull = await heardInFull(caller, resumeFirst, joined.at)
+        .then(() => true, () => false);
       const asked = await sayHeard(room, caller, QUESTION);
       const answer = await caller.waitFor("heard_start", 20_000, (e) => e.at >= asked.endAt);
       record.answerHeardMs = Math.round(answer.at - crashedAt);
