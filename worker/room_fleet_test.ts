@@ -4,7 +4,7 @@
  * and a full fleet. Each worker counts its capacity in calls (`--max-jobs 1`), so where the
  * server may send a call is known: a worker reporting itself full gets none.
  */
-import { assertEquals, assertFalse, assertNotEquals } from "@std/assert";
+import { assert, assertEquals, assertFalse, assertNotEquals } from "@std/assert";
 import { type Caller, epochMs } from "../testing/real_room/caller/mod.ts";
 import { workerOf } from "../testing/real_room/fleet.ts";
 import { goodbyeHeard, helloExchange, sayHeard } from "../testing/real_room/room_checks.ts";
@@ -127,5 +127,38 @@ realRoomTest(
       await call.caller.heardAfter(asked.endAt, 20_000, "the answer");
       await call.caller.hangup();
     }
+  },
+);
+
+realRoomTest(
+  "real room, a burst of calls inside one load report: each worker takes MAX_JOBS calls and no more, the rest are refused",
+  async () => {
+    await using room = await RealRoom.start();
+    const workers = [
+      await room.startWorker(["start"], {}, ONE_CALL),
+      await room.startWorker(["start"], {}, ONE_CALL),
+    ];
+    // Three callers at once: agents-js reports load every 2.5 s, so the server sees no worker
+    // full before all three requests are answered; only the workers' own answers hold the limit.
+    const callers = await Promise.all(
+      [1, 2, 3].map(() => room.phones.join(room.server, room.freshRoom("burst"))),
+    );
+    await room.server.waitForLog(
+      (l) => l.msg === "failed to send job request",
+      20_000,
+      "the third call refused",
+    );
+    const answered = await Promise.all(
+      callers.map((c) => c.waitForAgent(20_000).then(() => c, () => undefined)),
+    );
+    const served = answered.filter((c) => c !== undefined);
+    assertEquals(served.length, 2, "calls with an agent");
+    const by = await Promise.all(served.map((c) => workerOf(workers, c!.room)));
+    assertNotEquals(by[0].pid, by[1].pid, "one worker took both calls");
+    assert(
+      workers.some((w) => w.lines.some((l) => l.includes("refusing a job: 1 of MAX_JOBS=1"))),
+      "no worker said why it refused",
+    );
+    for (const c of callers) await c.hangup().catch(() => {});
   },
 );
