@@ -57,11 +57,11 @@ export async function runScale(scenarios: string[], reps: number, command: strin
   const step = (name: string) => console.error(`scale: ${name} (load ${loadavg()[0]})...`);
   if (scenarios.includes("spread")) {
     step("1. two workers, calls spread");
-    result.spread = await spread(6, 3_000);
+    result.spread = await spread(6, 5_000);
   }
   if (scenarios.includes("deploy")) {
     step("2. rolling deploy");
-    result.deploy = await rollingDeploy(10, 2_500, 3);
+    result.deploy = await rollingDeploy(8, 4_000, 3);
   }
   if (scenarios.includes("crash")) {
     step(`3. a worker SIGKILLed mid-call, ${reps} time(s)`);

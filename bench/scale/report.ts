@@ -41,7 +41,7 @@ export function scaleSummary(r: ScaleResult): string {
   if (r.spread) {
     out.push(
       "",
-      "1. Two workers, calls arriving every 3 s: " +
+      "1. Two workers, calls arriving every 5 s: " +
         `${JSON.stringify(r.spread.perWorker)}; ${outcomes(r.spread.calls)}; ` +
         `caller joined -> agent joined ${range(r.spread.calls.map((c) => c.agentMs))}.`,
     );
