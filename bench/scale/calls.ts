@@ -8,7 +8,8 @@
 import { type Caller, type CallerEvent, epochMs } from "../../testing/real_room/caller/mod.ts";
 import type { ServerAccess } from "../../testing/real_room/caller/mod.ts";
 import { served } from "../../testing/real_room/fleet.ts";
-import { goodbyeHeard, heardInFull, sayHeard } from "../../testing/real_room/room_checks.ts";
+import { GOODBYE } from "../../agent.ts";
+import { heardInFull } from "../../testing/real_room/room_checks.ts";
 import {
   BYE,
   HELLO,
@@ -92,15 +93,17 @@ export async function runCall(
     ]);
     if ("reason" in agent) throw new Error(`disconnected before an agent came: ${agent.reason}`);
     record.agentMs = Math.round(agent.joinedAt - record.joinedAt);
-    const hello = await sayHeard(room, caller, HELLO);
+    // Caller-side checks only: the calls of a scenario overlap, and the simulation's log (what
+    // `sayHeard` and `goodbyeHeard` read) is shared by all of them.
+    const hello = await caller.say(HELLO);
     await caller.heardAfter(hello.endAt, 20_000, "the reply to hello");
     record.helloAnswered = true;
     record.helloHeardInFull = await heardInFull(caller, HELLO_REPLY_FIRST_SENTENCE, hello.endAt)
       .then(() => true, () => false);
     record.worker = servedBy(workers(), name);
     await options.middle?.(caller);
-    const bye = await sayHeard(room, caller, BYE);
-    await goodbyeHeard(room, caller, bye.endAt);
+    const bye = await caller.say(BYE);
+    await heardInFull(caller, GOODBYE, bye.endAt);
     record.goodbyeHeard = true;
     record.reason = (await caller.disconnected(30_000)).reason;
   } catch (error) {
