@@ -52,9 +52,13 @@ export class Participant {
   #heardSamples = 0;
   #heardStartAt?: number;
   #stretch?: { startAt: number; lastLoudEnd: number };
-  /** Audio tracks listened to so far; the recording follows the newest that delivered audio. */
+  /**
+   * Audio tracks listened to so far, numbered in order, and when each last delivered a frame: the
+   * recording follows the newest track still delivering (see {@link #listen}).
+   */
   #tracks = 0;
   #recordedTrack = 0;
+  #lastFrameAt = new Map<number, number>();
 
   constructor(id: string, emit: (event: CallerEvent) => void) {
     this.id = id;
@@ -203,12 +207,15 @@ export class Participant {
     const stream = new AudioStream(track, { sampleRate: CALLER_SAMPLE_RATE, numChannels: 1 });
     const trackNo = ++this.#tracks;
     for await (const frame of stream) {
-      // An agent replaced mid-call (its process died): once the new agent's track delivers
-      // audio, the old one's (if it still delivers anything) is not recorded over it.
-      if (trackNo < this.#recordedTrack) continue;
+      // More than one agent track (an agent replaced mid-call, or a second agent that leaves
+      // again): a subscribed track delivers frames, silent ones too, until it ends, so the
+      // recording follows the newest track that delivered within the last few frames, and is
+      // not written over by another's.
       const now = epochMs();
+      this.#lastFrameAt.set(trackNo, now);
+      if (trackNo !== this.#currentTrack(now)) continue;
       const samples = new Int16Array(frame.data);
-      if (trackNo > this.#recordedTrack) {
+      if (trackNo !== this.#recordedTrack) {
         this.#recordedTrack = trackNo;
         this.#padTo(now - (samples.length / CALLER_SAMPLE_RATE) * 1000);
       }
@@ -229,11 +236,21 @@ export class Participant {
         this.#closeStretch();
       }
     }
+    this.#lastFrameAt.delete(trackNo);
+  }
+
+  /** The newest track that delivered a frame in the last {@link HEARD_GAP_MS}. */
+  #currentTrack(now: number): number {
+    let current = 0;
+    for (const [no, at] of this.#lastFrameAt) {
+      if (now - at < HEARD_GAP_MS && no > current) current = no;
+    }
+    return current;
   }
 
   /**
-   * Keeps the recording on the wall clock across the gap between two agents' tracks (nothing is
-   * heard in between): silence up to `at`, epoch ms. Within one track the frames are contiguous.
+   * Keeps the recording on the wall clock across a change of track (nothing of the new one was
+   * recorded before): silence up to `at`, epoch ms. Within one track the frames are contiguous.
    */
   #padTo(at: number): void {
     if (this.#heardStartAt === undefined) return;
