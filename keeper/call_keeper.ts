@@ -6,8 +6,10 @@
  * - An agent lost mid-call (`participant_left`, timed out by the server): a replacement is
  *   dispatched at once under the lost agent's own name, its job metadata saying whom it replaces
  *   (`core/resume.ts`), so it says it lost the thread and carries on.
- * - A caller alone in a new call past the answer timeout (every worker was full when the room
- *   was created, and the server dispatches only then): an agent is dispatched once more.
+ * - A caller alone in a call past the answer timeout (every worker was full when the room was
+ *   created, and the server dispatches only then; or, on a cluster, the caller came back after a
+ *   node's loss and its agent had ended): an agent is dispatched once more, as a replacement when
+ *   the room had an agent before.
  *
  * Either way, when no agent has joined within the join timeout, the dispatch is withdrawn, the
  * caller is told (a data message on {@link NOTICE_TOPIC}) and the room is deleted, which hangs
@@ -35,7 +37,7 @@ export const UNANSWERED_NOTICE = "No agent is free to take the call. Please call
 /** What the keeper needs of the server API. */
 export interface KeeperApi {
   rooms: Pick<RoomServiceClient, "listParticipants" | "deleteRoom" | "sendData">;
-  dispatch: Pick<AgentDispatchClient, "createDispatch" | "deleteDispatch">;
+  dispatch: Pick<AgentDispatchClient, "createDispatch" | "deleteDispatch" | "listDispatch">;
 }
 
 /** Options of {@link CallKeeper}. */
@@ -189,10 +191,9 @@ export class CallKeeper {
       log().info({ room }, `no ${need.what} needed in room ${room}: ${why}`);
       return { outcome: "not_needed", room, why };
     }
+    const metadata = need.metadata ?? await this.#earlierAgent(room);
     const t0 = performance.now();
-    const dispatch = await this.#api.dispatch.createDispatch(room, need.agentName, {
-      metadata: need.metadata,
-    });
+    const dispatch = await this.#api.dispatch.createDispatch(room, need.agentName, { metadata });
     log().info(
       { room, dispatch_id: dispatch.id, agent_name: need.agentName },
       `dispatched an agent to room ${room} (${need.what})`,
@@ -221,6 +222,27 @@ export class CallKeeper {
       `${why}: told the caller and deleted room ${room}, which hangs the caller up`,
     );
     return { outcome: "hung_up", room, why };
+  }
+
+  /**
+   * For a call found without an agent: when an agent served it before (the room's dispatches hold
+   * a job that joined, e.g. a caller back after a cluster node's loss whose agent ended), the one
+   * sent now takes it over as a replacement and says so; for a call never answered, nothing.
+   */
+  async #earlierAgent(room: string): Promise<string | undefined> {
+    const dispatches = await this.#api.dispatch.listDispatch(room).catch(() => []);
+    const jobs = dispatches.flatMap((d) => d.state?.jobs ?? []);
+    const served = jobs.map((j) => j.state?.participantIdentity ?? "").filter(Boolean);
+    if (served.length === 0) return undefined;
+    log().info(
+      { room, earlier_agent: served.at(-1) },
+      `room ${room} had an agent before; the one sent now takes the call over`,
+    );
+    return resumeMetadata({
+      lostIdentity: served.at(-1)!,
+      lostAt: Date.now(),
+      reason: "NO_AGENT",
+    });
   }
 
   #notNeeded(room: string, why: string): KeeperOutcome {

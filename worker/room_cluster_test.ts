@@ -1,23 +1,22 @@
 /**
  * The worker on a two-node LiveKit cluster: two livekit-server nodes sharing one Redis (started by
  * the test on loopback), the worker registered through the cluster's address (a failover proxy
- * standing in for its load balancer) on one node, the caller joining through the other. Inside
+ * standing in for its load balancer, `RealRoom.proxy`) on one node, the caller joining through the
+ * other. Inside
  * the test sandbox, see `testing/real_room/real_room.ts`.
  */
 import { assertEquals, assertFalse } from "@std/assert";
 import { epochMs } from "../testing/real_room/caller/mod.ts";
 import { goodbyeHeard, helloExchange, sayHeard } from "../testing/real_room/room_checks.ts";
 import { BYE, RealRoom, realRoomTest, sessionEnded } from "../testing/real_room/real_room.ts";
-import { TcpProxy } from "../testing/real_room/tcp_proxy.ts";
 
 realRoomTest(
   "real room, two-node cluster: worker on one node, caller through the other: dispatch, goodbye heard in full, ROOM_DELETED, the room gone from both nodes; the worker's node stops: it registers through the other and the next call is answered",
   async () => {
     await using room = await RealRoom.start({ cluster: 2 });
     const [first, second] = room.nodes;
-    const port = (node: typeof first) => Number(new URL(node.httpUrl).port);
-    await using lb = TcpProxy.start(() => [port(first), port(second)]);
-    const worker = await room.startWorker(["start"], { LIVEKIT_URL: lb.url });
+    // Through the cluster's address (room.proxy), which prefers the first node while it is up.
+    const worker = await room.startWorker();
     await first.waitForLog((l) => l.msg === "worker registered", 10_000, "the worker");
     assertFalse(second.logs.some((l) => l.msg === "worker registered"), "registered on node 2");
 

@@ -11,7 +11,6 @@ import { type Caller, epochMs } from "../../testing/real_room/caller/mod.ts";
 import { currentAgent, replacementReady, workerOf } from "../../testing/real_room/fleet.ts";
 import { goodbyeHeard, heardInFull, sayHeard } from "../../testing/real_room/room_checks.ts";
 import { BYE, QUESTION, RealRoom } from "../../testing/real_room/real_room.ts";
-import { TcpProxy } from "../../testing/real_room/tcp_proxy.ts";
 import type { WorkerProcess } from "../../testing/real_room/worker_process.ts";
 import { type CallRecord, runCall, servedBy, short } from "./calls.ts";
 
@@ -240,12 +239,8 @@ function nodeId(node: RealRoom["server"]): string {
 export async function nodeLoss(inFlight: number, settleMs: number): Promise<NodeLossResult> {
   await using room = await RealRoom.start({ cluster: 2, keeper: [] });
   const [first, second] = room.nodes;
-  const port = (n: typeof first) => Number(new URL(n.httpUrl).port);
-  await using lb = TcpProxy.start(() => [port(first), port(second)]);
-  const workers = [
-    await room.startWorker(["start"], { LIVEKIT_URL: lb.url }),
-    await room.startWorker(["start"], { LIVEKIT_URL: lb.url }),
-  ];
+  // Workers and keeper reach the cluster through its address (room.proxy, node 1 first).
+  const workers = [await room.startWorker(), await room.startWorker()];
   const before = await runCall(room, () => workers, { via: second, prefix: "before" });
   // Calls in progress: each answered once, then held open until the node stops and settles.
   const callers: Caller[] = [];

@@ -23,6 +23,7 @@ import {
 } from "../../simulation/mod.ts";
 import { type Caller, type CallerOptions, CallerProcess, type ServerAccess } from "./caller/mod.ts";
 import { findRedis, RedisServer } from "./redis_server.ts";
+import { TcpProxy } from "./tcp_proxy.ts";
 import { findServer, freeTcpPort, LiveKitServer, type ServerOptions } from "./livekit_server.ts";
 import { REQUIRE_ENV, sandboxProblem } from "./sandbox.ts";
 import { BLANK_ENV, type SpawnOptions, spawnWorker, type WorkerProcess } from "./worker_process.ts";
@@ -120,6 +121,11 @@ export class RealRoom {
   readonly nodes: LiveKitServer[];
   /** The cluster's Redis, when {@link RealRoomOptions.cluster} asked for one. */
   redis?: RedisServer;
+  /**
+   * A cluster's address (a failover proxy over the nodes, in order, standing in for its load
+   * balancer): the `LIVEKIT_URL` of the workers and the keeper, so they reach a node that is up.
+   */
+  proxy?: TcpProxy;
   readonly #workers: WorkerProcess[] = [];
   #rooms = 0;
 
@@ -179,6 +185,9 @@ export class RealRoom {
       const phones = await CallerProcess.start(CALLER_VOICE);
       const room = new RealRoom(nodes, gateway, phones);
       room.redis = redis;
+      if (redis) {
+        room.proxy = TcpProxy.start(() => nodes.map((n) => Number(new URL(n.httpUrl).port)));
+      }
       if (keeperPort && options.keeper) {
         try {
           await room.#startKeeper(keeperPort, options.keeper);
@@ -202,11 +211,14 @@ export class RealRoom {
     return `${prefix}-${++this.#rooms}-${crypto.randomUUID().slice(0, 6)}`;
   }
 
-  /** The environment of an agent process pointed at this server and simulation. */
+  /**
+   * The environment of an agent process pointed at this server (a cluster's {@link proxy}) and
+   * simulation.
+   */
   agentEnv(extra: Record<string, string> = {}): Record<string, string> {
     return {
       ...BLANK_ENV,
-      LIVEKIT_URL: this.server.url,
+      LIVEKIT_URL: this.proxy?.url ?? this.server.url,
       LIVEKIT_API_KEY: this.server.apiKey,
       LIVEKIT_API_SECRET: this.server.apiSecret,
       LIVEKIT_INFERENCE_URL: this.gateway.url,
@@ -298,6 +310,7 @@ export class RealRoom {
       this.phones.stop(),
     ]);
     await this.gateway.close();
+    await this.proxy?.close();
     for (const node of this.nodes) await node.stop();
     await this.redis?.stop();
     for (const r of results) if (r.status === "rejected") throw r.reason;
