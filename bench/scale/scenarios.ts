@@ -89,11 +89,13 @@ export async function rollingDeploy(
   const workers: WorkerProcess[] = [await room.startWorker(args), await room.startWorker(args)];
   let signalledAt = 0;
   let registeredAt = 0;
+  let oldExitedAt = 0;
   let fresh: Promise<WorkerProcess> | undefined;
   const calls = await arrivals(n, intervalMs, () => runCall(room, () => workers), (i) => {
     if (i !== at) return;
     signalledAt = epochMs();
     workers[0].signal("SIGTERM");
+    workers[0].exited.then(() => oldExitedAt = epochMs());
     // The orchestrator starts the new pod as the old one drains.
     fresh = room.startWorker(args).then((w) => {
       registeredAt = epochMs();
@@ -104,7 +106,6 @@ export async function rollingDeploy(
   await fresh;
   const old = workers[0];
   const status = await old.waitForExit(60_000).catch(() => undefined);
-  const exitedAt = epochMs();
   // When A's last call ended: its callers' disconnects.
   const lastCallEnd = Math.max(
     ...calls.filter((c) => c.worker === 0).map((c) => c.joinedAt + (c.endMs ?? 0)),
@@ -119,7 +120,7 @@ export async function rollingDeploy(
     callsToOldAfterSignal: during.filter((c) => c.worker === 0).length,
     oldExit: {
       code: status?.code ?? -1,
-      afterLastCallMs: status ? Math.round(exitedAt - lastCallEnd) : undefined,
+      afterLastCallMs: status ? Math.round(oldExitedAt - lastCallEnd) : undefined,
     },
     agentMsBefore: before[Math.floor(before.length / 2)] ?? NaN,
     agentMsDuringMax: Math.max(...during.map((c) => c.agentMs ?? Infinity)),
