@@ -347,13 +347,14 @@ export async function fullFleet(
       }),
     );
   }
-  // Every answered call is held until the last caller has had its chance at an agent.
+  // Every answered call is held until the last caller has had its chance at an agent; then the
+  // byes follow 4 s apart (all at once, the goodbyes' checks alone would starve a small machine).
   const heldUntil = epochMs() + (n - 1) * intervalMs + agentWaitMs + 2_000;
-  const hold = () => pause(Math.max(0, heldUntil - epochMs()));
+  const hold = (i: number) => () => pause(Math.max(0, heldUntil + i * 4_000 - epochMs()));
   const calls = await arrivals(
     n,
     intervalMs,
-    () => runCall(room, () => workers, { middle: hold, agentWaitMs }),
+    (i) => runCall(room, () => workers, { middle: hold(i), agentWaitMs }),
   );
   const unanswered = calls.filter((c) => c.agentMs === undefined).map((c) => ({
     waitedMs: c.endMs ?? NaN,
