@@ -31,19 +31,25 @@ type Listener = (...args: any[]) => void;
 
 /** The part of an rtc-node `Room` the guard needs. */
 export interface OneAgentRoom {
+  /** Who else is in the room. */
   readonly remoteParticipants: Map<string, RemoteParticipant>;
+  /** This agent (once connected). */
   readonly localParticipant?: {
     readonly identity: string;
     readonly attributes: Record<string, string>;
     setAttributes(attributes: Record<string, string>): Promise<void>;
   };
+  /** Subscribes to a room event. */
   on(event: RoomEvent, listener: Listener): unknown;
+  /** Unsubscribes from a room event. */
   off(event: RoomEvent, listener: Listener): unknown;
 }
 
 /** What an agent knows of itself or sees of another, for {@link shouldLeave}. */
 export interface AgentView {
+  /** Its participant identity. */
   identity: string;
+  /** It has served the caller (a user turn). */
   served: boolean;
 }
 

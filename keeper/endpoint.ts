@@ -36,6 +36,7 @@ export function apiUrl(url: string): string {
 export interface RunningKeeper {
   /** `http://HOST:PORT/`: what the server's `webhook.urls` takes. */
   url: string;
+  /** The keeper the webhooks go to. */
   keeper: CallKeeper;
   /** Stops taking webhooks, lets the rooms being handled finish (bounded), closes the port. */
   stop(): Promise<void>;

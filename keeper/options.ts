@@ -18,10 +18,13 @@ import { integer, type LogLevel, requireToken, resolveUrl, seconds } from "../wo
 export interface KeeperOptions {
   /** The LiveKit server (websocket form, as the worker's); the keeper calls its HTTP API. */
   url: string;
+  /** API key: signs the server API calls, and the webhooks must be signed with it. */
   apiKey: string;
+  /** API secret. */
   apiSecret: string;
-  /** Where the webhook endpoint listens. */
+  /** Port of the webhook endpoint (0: any free port). */
   port: number;
+  /** Address the webhook endpoint binds. */
   host: string;
   /** The agent dispatched to a call nobody answered (empty: automatic-dispatch workers). */
   agentName: string;
@@ -31,14 +34,19 @@ export interface KeeperOptions {
   answerTimeoutMs: number;
   /** How often the keeper looks at a room it is waiting on, in ms. */
   pollMs: number;
+  /** Log level of the keeper's JSON lines. */
   logLevel: LogLevel;
 }
 
 /** A flag, its variable, and its help line (the keeper's `--help` and docs/scaling.md). */
 export interface KeeperOptionSpec {
+  /** The flag, e.g. `--port`. */
   flag: string;
+  /** Its environment variable, if any. */
   env?: string;
+  /** One line of help. */
   help: string;
+  /** Its default, as help shows it. */
   defaults: string;
 }
 
