@@ -18,6 +18,8 @@ import { type EndingBounds, endJobAfterClose } from "./core/job_end.ts";
 import { sayBounded } from "./core/say_bounded.ts";
 import { watchSignals } from "./core/signals.ts";
 import { guardedTextInput } from "./core/reply_guard.ts";
+import { greetResumed, readResume } from "./core/resume.ts";
+import { watchOtherAgents } from "./core/one_agent.ts";
 import { closeModels, createSession, inferenceModels } from "./core/session.ts";
 import { watchRoomLink } from "./core/room_link.ts";
 import { reopeningStt } from "./core/stt_reopen.ts";
@@ -283,6 +285,14 @@ async function runEntry(ctx: JobContext<PrewarmData>, options: EntryOptions): Pr
     outputOptions: ROOM_OUTPUT,
   });
   await ctx.connect();
+  if (!ctx.isFakeJob) {
+    // One agent per call, even when a node's loss brings a second one (core/one_agent.ts).
+    const unwatchOthers = watchOtherAgents(ctx.room, session, ending);
+    session.once(voice.AgentSessionEventTypes.Close, () => unwatchOthers());
+  }
+  // A replacement for an agent lost mid-call (dispatched by the call keeper, keeper/) speaks first.
+  const resume = readResume(ctx.job.metadata);
+  if (resume) greetResumed(session, ending, resume);
 }
 
 // guardPrewarm: a worker shutdown that reaches an idle process while it prewarms

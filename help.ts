@@ -10,7 +10,7 @@ import { AGENT_ENV_VARS, formatEnvVars } from "./core/env_vars.ts";
 import { OPTION_SPECS, type WorkerCommand } from "./worker/options.ts";
 
 /** The commands main.ts runs. */
-export const COMMANDS = ["console", "start", "dev", "connect"] as const;
+export const COMMANDS = ["console", "start", "dev", "connect", "keeper"] as const;
 
 /** True when `args` (after the command) ask for help. */
 export function wantsHelp(args: readonly string[]): boolean {
@@ -32,6 +32,8 @@ Commands:
   dev         Run as a LiveKit worker for development: readable logs, no
               prewarmed processes, no load limit
   connect     Join one room as a worker job: connect --room NAME
+  keeper      Keep calls answered when agents are lost: a webhook endpoint
+              for the LiveKit server that dispatches a replacement agent
 
 Run \`deno task <command> --help\` for a command's options and environment.
 

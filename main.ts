@@ -4,6 +4,7 @@
  * - `console` without `--connect-addr`: the built-in terminal console (broker + agent).
  * - `console --connect-addr HOST:PORT`: the agent's half, exactly as agents-js documents (for `lk console`).
  * - `start`, `dev`, `connect --room NAME`: worker modes, as agents-js documents.
+ * - `keeper`: the call keeper, a webhook endpoint that replaces agents lost mid-call (keeper/).
  * - `--help` (alone or after a command): this project's help, exit 0.
  *
  * `.env` is read here at run time (the environment wins over the file), and
@@ -50,17 +51,24 @@ export async function main(args: string[]): Promise<void> {
     throw new UserError(
       `unknown command "${command}"; ${
         near ? `did you mean ${near}? ` : ""
-      }use console, start, dev or connect (see main.ts --help)`,
+      }use console, start, dev, connect or keeper (see main.ts --help)`,
     );
   }
   if (wantsHelp(args.slice(1))) {
     if (command === "console") {
       const { HELP } = await import("./console/options.ts");
       console.log(HELP);
+    } else if (command === "keeper") {
+      const { keeperHelp } = await import("./keeper/mod.ts");
+      console.log(keeperHelp());
     } else console.log(workerHelp(command as WorkerCommand));
     Deno.exit(0);
   }
   loadEnvFile();
+  if (command === "keeper") {
+    const { runKeeperCommand } = await import("./keeper/mod.ts");
+    await runKeeperCommand(args.slice(1));
+  }
   // Fail fast on a malformed setting, before a worker registers or a console starts.
   readAgentConfig();
   if (command === "console") {

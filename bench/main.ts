@@ -5,12 +5,13 @@
  *
  * Flags: `--runs N` (pairs per figure, default 5), `--suite-runs N` (test-suite runs, default 5;
  * 0 skips), `--idle N` (idle processes of the `start` worker, default min(cpus, 4) as in
- * production), `--no-docs`, `--only console|worker|suite|room|voice|python`, `--levels 1,2,4,...`
+ * production), `--no-docs`, `--only console|worker|suite|room|voice|python|scale`, `--levels 1,2,4,...`
  * (the concurrent calls of the room load, run inside the test sandbox: `bench/room_load.ts`). The
  * voice path (`bench/voice.ts`, its own flags with `--only voice`) and LiveKit's Python recipe
  * beside this project (`bench/python_peer/main.ts`, its own flags with `--only python`, the same as
  * `deno task bench:python`) run last. `--render FILE` prints a saved result of this bench, the
- * room load or the voice path, and rewrites its docs block from it, without running.
+ * room load or the voice path, and rewrites its docs block from it, without running. `--only
+ * scale` runs the scaling scenarios alone (`bench/scale/main.ts`, its own flags).
  *
  * Nothing here passes or fails on a timing: the benchmark reports.
  *
@@ -518,7 +519,10 @@ if (import.meta.main) {
   const onlyAt = Deno.args.indexOf("--only");
   if (onlyAt >= 0 && Deno.args[onlyAt + 1] === "room") await runRoomOnly(Deno.args);
   else if (onlyAt >= 0 && Deno.args[onlyAt + 1] === "voice") await runVoiceBench(Deno.args);
-  else if (onlyAt >= 0 && Deno.args[onlyAt + 1] === "python") {
+  else if (onlyAt >= 0 && Deno.args[onlyAt + 1] === "scale") {
+    const { runScaleOnly } = await import("./scale/main.ts");
+    await runScaleOnly(Deno.args);
+  } else if (onlyAt >= 0 && Deno.args[onlyAt + 1] === "python") {
     await runPythonComparison(Deno.args.filter((_, i) => i !== onlyAt && i !== onlyAt + 1));
   } else await runBench(Deno.args);
   // Every child was killed by PID; nothing of ours holds the loop, but do not wait on stragglers.

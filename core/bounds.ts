@@ -27,6 +27,9 @@
  * | The room connection lost mid-call (server gone) | {@link ROOM_RECONNECT_TIMEOUT_MS}, then the call ends without a goodbye | `core/room_link.ts` |
  * | Console process after its teardown | {@link LOG_FLUSH_GRACE_MS} (or {@link CONSOLE_EXIT_GRACE_MS} with a local inference process), then `Deno.exit` (0, or 3 after a model failure) | `core/console_exit.ts` |
  * | A second SIGINT/SIGTERM while ending | exit 130/143 once the log flushed, after {@link LOG_FLUSH_GRACE_MS} | `core/signals.ts`, `core/console_exit.ts` |
+ * | An agent lost mid-call (its process killed): until the server reports it gone | {@link SERVER_AGENT_TIMEOUT_MS} (fixed in livekit-server) | livekit-server |
+ * | ...then until a replacement joins, or the caller is told and hung up | `KEEPER_JOIN_TIMEOUT` (default {@link KEEPER_JOIN_TIMEOUT_MS}) | `keeper/` |
+ * | A caller alone in a new call (every worker full), until the keeper dispatches | `KEEPER_ANSWER_TIMEOUT` (default {@link KEEPER_ANSWER_TIMEOUT_MS}) | `keeper/` |
  *
  * So once an ending has started, `Close` comes within
  * {@link closeBoundMs}`(G)` = drain + `G` + cancel wait + commit, and never later than
@@ -220,3 +223,30 @@ export const SIGTERM_EXIT = 143;
  * a goodbye (nobody could hear it), with `end_reason` `room_disconnected`.
  */
 export const ROOM_RECONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * How long livekit-server (v1.13.5) keeps an agent whose process died in the room before it
+ * reports it gone (`participant_left`, `CONNECTION_TIMEOUT`): ICE "disconnected" after 10 s
+ * without a packet, "failed" 5 s later, then 5 s more before the participant is removed
+ * (`iceDisconnectedTimeout`, `iceFailedTimeout` in pkg/rtc/transport.go and
+ * `disconnectCleanupDuration` in pkg/rtc/participant.go: constants, not in its config). The
+ * server's figure, not ours: it is here so the keeper's bounds can be added to it.
+ */
+export const SERVER_AGENT_TIMEOUT_MS = 20_000;
+
+/**
+ * Default for `KEEPER_JOIN_TIMEOUT`: how long the call keeper gives a dispatched agent (a
+ * replacement, or the answer to a call nobody took) to join before it tells the caller and
+ * deletes the room. A worker with an idle prewarmed process joins in about a second.
+ */
+export const KEEPER_JOIN_TIMEOUT_MS = 10_000;
+
+/**
+ * Default for `KEEPER_ANSWER_TIMEOUT`: how long a caller may be alone in a new call before the
+ * keeper dispatches an agent itself. livekit-server dispatches once, when the room is created,
+ * and never again: a call that arrives while every worker is full would wait in silence forever.
+ */
+export const KEEPER_ANSWER_TIMEOUT_MS = 10_000;
+
+/** How often the keeper looks at a room it waits on (an agent to join, the caller to leave). */
+export const KEEPER_POLL_INTERVAL_MS = 250;

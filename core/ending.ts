@@ -18,6 +18,8 @@ import type { ReportSink } from "./console_report.ts";
  * - `end_session`: the LLM called the tool (the user asked to stop);
  * - `participant_disconnected`: the user hung up;
  * - `room_disconnected`: the job lost its connection to the LiveKit server for good;
+ * - `duplicate_agent`: another agent of the same name was in the call and this one left it to
+ *   that one (`core/one_agent.ts`);
  * - `sigint` / `sigterm`: the process was signalled (console: Ctrl+C in the
  *   built-in console, `lk`'s stop, or an operator);
  * - `llm_error` / `tts_error` / `stt_error`: `MAX_FAILED_TURNS` turns in a
@@ -30,6 +32,7 @@ export type EndReason =
   | "end_session"
   | "participant_disconnected"
   | "room_disconnected"
+  | "duplicate_agent"
   | "sigint"
   | "sigterm"
   | "llm_error"
@@ -80,6 +83,7 @@ export class CallEnding {
   #requestedBy?: EndReason;
   #userGone = false;
   #roomLost = false;
+  #yielded = false;
   #goodbye?: voice.SpeechHandle;
   #goodbyeOutcome: GoodbyeOutcome = "none";
   #signals: string[] = [];
@@ -179,6 +183,16 @@ export class CallEnding {
     this.markUserGone();
   }
 
+  /**
+   * Another agent serves this call (`core/one_agent.ts`): this one leaves without a word (as
+   * after a hang-up, nothing more is said and a goodbye playing is cut) and ends nothing for the
+   * caller; the end reason is `duplicate_agent`.
+   */
+  markYielded(): void {
+    this.#yielded = true;
+    this.markUserGone();
+  }
+
   /** True once the job lost its room (see {@link markRoomLost}). */
   get roomLost(): boolean {
     return this.#roomLost;
@@ -195,6 +209,7 @@ export class CallEnding {
    * session closed on an error; otherwise the session's own close reason.
    */
   endReason(closeReason: string, error?: CloseError | null): EndReason {
+    if (this.#yielded) return "duplicate_agent";
     if (this.#roomLost) return "room_disconnected";
     if (this.#userGone) return "participant_disconnected";
     if (this.#requestedBy !== undefined) return this.#requestedBy;

@@ -25,6 +25,7 @@ import { startLoopMonitor } from "../core/loop_monitor.ts";
 import { type HealthFront, serveHealthFront } from "./health_front.ts";
 import { WorkerMetrics } from "./metrics.ts";
 import { METRICS_DIR_ENV, MetricsSocket } from "./metrics_socket.ts";
+import { CallCapacity } from "./capacity.ts";
 
 export { OPTION_SPECS, parseWorkerOptions, type WorkerOptions } from "./options.ts";
 export { guardPrewarm } from "./job_process.ts";
@@ -241,8 +242,14 @@ export function serverOptions(
     // Capacity by calls, not CPU: the machine's CPU load is shared with everything else on it,
     // and livekit-server sends no job to a worker reporting load 1, so a brief CPU spike (a new
     // idle process prewarming) would turn a call away on a small machine.
-    const maxJobs = options.maxJobs;
-    so.loadFunc = (server) => Promise.resolve(Math.min(1, server.activeJobs.length / maxJobs));
+    // Each request is answered against the limit too: a burst inside one load report would
+    // otherwise all be accepted (worker/capacity.ts).
+    const capacity = new CallCapacity(options.maxJobs);
+    so.loadFunc = (server) => {
+      capacity.bind(server);
+      return Promise.resolve(capacity.load());
+    };
+    so.requestFunc = (req) => capacity.request(req);
     so.loadThreshold = 1;
   }
   return so;

@@ -340,7 +340,8 @@ export function parseWorkerOptions(
   };
 }
 
-function resolveUrl(given: { value?: string; name: string }): string {
+/** The server URL from a flag or variable, checked and normalised (ws/wss, path ending in `/`). */
+export function resolveUrl(given: { value?: string; name: string }): string {
   if (given.value === undefined) {
     // agents-js would silently use ws://localhost:7880: a local server must be a choice, in every mode.
     throw new UserError(
@@ -389,7 +390,8 @@ function normaliseUrl(url: URL): string {
   return out.href;
 }
 
-function requireToken(
+/** An API key or secret from a flag or variable: present, not empty, no spaces or quotes. */
+export function requireToken(
   given: { value?: string; name: string },
   flag: string,
   what: string,
@@ -417,7 +419,8 @@ function requireToken(
   return given.value;
 }
 
-function integer(given: { value?: string; name: string }, min: number, max: number) {
+/** A whole number from `min` to `max` from a flag or variable, or `undefined` when not given. */
+export function integer(given: { value?: string; name: string }, min: number, max: number) {
   if (given.value === undefined) return undefined;
   const v = given.value.trim();
   const n = Number(v);
@@ -449,7 +452,8 @@ function fraction(given: { value?: string; name: string }) {
   return n;
 }
 
-function seconds(given: { value?: string; name: string }) {
+/** Seconds (0 to 86400) from a flag or variable, or `undefined` when not given. */
+export function seconds(given: { value?: string; name: string }) {
   if (given.value === undefined) return undefined;
   const v = given.value.trim();
   const n = Number(v);

@@ -126,7 +126,10 @@ Deno.test("MAX_JOBS: load is active calls / MAX_JOBS, full at MAX_JOBS; bad valu
   assertEquals(o.maxJobs, 4);
   const so = serverOptions(o, "/agent.ts");
   assertEquals(so.loadThreshold, 1);
-  const withJobs = (n: number) => ({ activeJobs: new Array(n) }) as unknown as AgentServer;
+  const withJobs = (n: number) =>
+    ({
+      activeJobs: Array.from({ length: n }, (_, i) => ({ job: { id: `AJ_${n}_${i}` } })),
+    }) as unknown as AgentServer;
   assertEquals(await so.loadFunc(withJobs(0)), 0);
   assertEquals(await so.loadFunc(withJobs(2)), 0.5);
   assertEquals(await so.loadFunc(withJobs(4)), 1);

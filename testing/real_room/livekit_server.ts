@@ -4,7 +4,8 @@
  *
  * It runs inside the test sandbox (see `sandbox.ts`): signalling and the server API on
  * 127.0.0.1, media on the sandbox's private address, which the server advertises as its
- * `node_ip`. A single node needs no Redis.
+ * `node_ip`. A single node needs no Redis; nodes given the same Redis (`redis_server.ts`) and keys
+ * form one cluster.
  *
  * @module
  */
@@ -136,6 +137,15 @@ export interface ServerOptions {
   departureTimeoutS?: number;
   /** Mirror the server's log lines to stderr (`LIVEKIT_SERVER_ECHO=1`). */
   echo?: boolean;
+  /**
+   * `HOST:PORT` of a Redis shared with other nodes (see `redis_server.ts`): the nodes then form
+   * one cluster. Nodes of one cluster must share the key pair too. Without it: a single node.
+   */
+  redis?: string;
+  /** Where the server posts its webhooks (`webhook.urls`), signed with {@link apiKey}. */
+  webhookUrls?: string[];
+  /** A name for this node in echoed log lines and failure messages (default `livekit-server`). */
+  label?: string;
 }
 
 /** One parsed JSON log line of the server. */
@@ -169,6 +179,8 @@ export class LiveKitServer {
   readonly rooms: RoomServiceClient;
   /** Explicit agent dispatch API. */
   readonly dispatch: AgentDispatchClient;
+  /** Its name in echoed lines and failure messages. */
+  label = "livekit-server";
   readonly #config: string;
   readonly #binary: string;
   readonly #echo: boolean;
@@ -221,9 +233,14 @@ export class LiveKitServer {
       },
       room: { departure_timeout: options.departureTimeoutS ?? 20 },
       logging: { json: true, level: "info" },
+      ...(options.redis ? { redis: { address: options.redis } } : {}),
+      ...(options.webhookUrls?.length
+        ? { webhook: { api_key: apiKey, urls: options.webhookUrls } }
+        : {}),
     });
     const echo = options.echo ?? Deno.env.get("LIVEKIT_SERVER_ECHO") === "1";
     const server = new LiveKitServer(binary, config, port, apiKey, apiSecret, echo);
+    server.label = options.label ?? "livekit-server";
     await server.#launch();
     return server;
   }
@@ -276,7 +293,7 @@ export class LiveKitServer {
 
   #line(text: string): void {
     if (!text.trim()) return;
-    if (this.#echo) console.error(`[livekit-server] ${text}`);
+    if (this.#echo) console.error(`[${this.label}] ${text}`);
     let line: ServerLogLine;
     try {
       line = { ...JSON.parse(text), readAt: Date.now() };
@@ -307,7 +324,7 @@ export class LiveKitServer {
     });
     return bounded(found, timeoutMs, () => {
       this.#waiters.splice(this.#waiters.indexOf(waiter!), 1);
-      return `livekit-server logged no ${what} within ${timeoutMs} ms; last lines:\n${this.tail()}`;
+      return `${this.label} logged no ${what} within ${timeoutMs} ms; last lines:\n${this.tail()}`;
     });
   }
 

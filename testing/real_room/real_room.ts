@@ -21,8 +21,10 @@ import {
   phrasePitches,
   startGateway,
 } from "../../simulation/mod.ts";
-import { type Caller, type CallerOptions, CallerProcess } from "./caller/mod.ts";
-import { findServer, LiveKitServer } from "./livekit_server.ts";
+import { type Caller, type CallerOptions, CallerProcess, type ServerAccess } from "./caller/mod.ts";
+import { findRedis, RedisServer } from "./redis_server.ts";
+import { TcpProxy } from "./tcp_proxy.ts";
+import { findServer, freeTcpPort, LiveKitServer, type ServerOptions } from "./livekit_server.ts";
 import { REQUIRE_ENV, sandboxProblem } from "./sandbox.ts";
 import { BLANK_ENV, type SpawnOptions, spawnWorker, type WorkerProcess } from "./worker_process.ts";
 import { isAlive } from "../../core/process_tree.ts";
@@ -52,20 +54,26 @@ export const MODEL_LATENCY = { llmFirstTokenMs: 200, ttsFirstAudioMs: 100 } as c
  * Why real-room tests cannot run here (no sandbox, no server), with the command that fixes it;
  * `undefined` when they can.
  */
-export function realRoomProblem(): string | undefined {
+export function realRoomProblem(needs: { redis?: boolean } = {}): string | undefined {
   const sandbox = sandboxProblem();
   if (sandbox) return sandbox;
   const server = findServer();
-  return "problem" in server ? server.problem : undefined;
+  if ("problem" in server) return server.problem;
+  const redis = needs.redis ? findRedis() : undefined;
+  return redis && "problem" in redis ? redis.problem : undefined;
 }
 
 /**
  * `Deno.test` for a real-room test: reported as ignored, with the reason and the fix in its
- * name, where no sandbox or server can be had; with `REQUIRE_REAL_ROOM=1` (CI) it runs and
- * fails with that reason instead.
+ * name, where no sandbox or server (or, for a cluster, no Redis) can be had; with
+ * `REQUIRE_REAL_ROOM=1` (CI) it runs and fails with that reason instead.
  */
-export function realRoomTest(name: string, fn: () => Promise<void>): void {
-  const problem = realRoomProblem();
+export function realRoomTest(
+  name: string,
+  fn: () => Promise<void>,
+  needs: { redis?: boolean } = {},
+): void {
+  const problem = realRoomProblem(needs);
   const required = Deno.env.get(REQUIRE_ENV) === "1";
   Deno.test({
     name: problem && !required ? `${name} (ignored: ${problem})` : name,
@@ -84,6 +92,18 @@ export interface RealRoomOptions {
   gateway?: Partial<GatewayOptions>;
   /** Seconds an empty room lives after its last participant left (server default 20). */
   departureTimeoutS?: number;
+  /** Further options of the server (webhooks, a Redis for a cluster). */
+  server?: Omit<ServerOptions, "departureTimeoutS">;
+  /**
+   * Run the call keeper (`main.ts keeper`) with these extra flags, the server's webhooks posted
+   * to it: see {@link RealRoom.keeper}.
+   */
+  keeper?: string[];
+  /**
+   * Run a cluster of this many livekit-server nodes sharing one Redis (started here, on
+   * loopback) and one key pair, instead of a single node: see {@link RealRoom.nodes}.
+   */
+  cluster?: number;
 }
 
 /** One parsed JSON log line of a worker or job process. */
@@ -97,20 +117,60 @@ export class RealRoom {
   readonly server: LiveKitServer;
   readonly gateway: Gateway;
   readonly phones: CallerProcess;
+  /** The call keeper process, when {@link RealRoomOptions.keeper} asked for one. */
+  keeper?: WorkerProcess;
+  /** Every node: the {@link server} first, then the others of a cluster. */
+  readonly nodes: LiveKitServer[];
+  /** The cluster's Redis, when {@link RealRoomOptions.cluster} asked for one. */
+  redis?: RedisServer;
+  /**
+   * A cluster's address (a failover proxy over the nodes, in order, standing in for its load
+   * balancer): the `LIVEKIT_URL` of the workers and the keeper, so they reach a node that is up.
+   */
+  proxy?: TcpProxy;
   readonly #workers: WorkerProcess[] = [];
   #rooms = 0;
 
-  private constructor(server: LiveKitServer, gateway: Gateway, phones: CallerProcess) {
-    this.server = server;
+  private constructor(nodes: LiveKitServer[], gateway: Gateway, phones: CallerProcess) {
+    this.server = nodes[0];
+    this.nodes = nodes;
     this.gateway = gateway;
     this.phones = phones;
   }
 
+  /** Starts the call keeper on `port` (the one the server posts its webhooks to). */
+  async #startKeeper(port: number, flags: string[]): Promise<void> {
+    this.keeper = spawnWorker({
+      args: ["keeper", "--port", String(port), "--host", "127.0.0.1", ...flags],
+      env: this.agentEnv(),
+    });
+    await this.keeper.waitForLine(/keeping calls/, 30_000);
+  }
+
   /** Starts the server, the simulation and a caller process. */
   static async start(options: RealRoomOptions = {}): Promise<RealRoom> {
-    const server = await LiveKitServer.start({ departureTimeoutS: options.departureTimeoutS });
+    const keeperPort = options.keeper ? freeTcpPort() : undefined;
+    const redis = options.cluster ? await RedisServer.start() : undefined;
+    const nodes: LiveKitServer[] = [];
     let gateway: Gateway | undefined;
     try {
+      const nodeOptions: ServerOptions = {
+        ...options.server,
+        webhookUrls: [
+          ...options.server?.webhookUrls ?? [],
+          ...keeperPort ? [`http://127.0.0.1:${keeperPort}/`] : [],
+        ],
+        departureTimeoutS: options.departureTimeoutS,
+        redis: redis?.address,
+        // Nodes of one cluster share the key pair.
+        apiSecret: options.server?.apiSecret ?? `secret-${crypto.randomUUID()}`,
+      };
+      for (let i = 0; i < Math.max(1, options.cluster ?? 1); i++) {
+        nodes.push(
+          await LiveKitServer.start({ ...nodeOptions, label: redis ? `node-${i + 1}` : undefined }),
+        );
+      }
+      const server = nodes[0];
       gateway = await startGateway({
         llm: offlineBrain(),
         sttPhrasebook: PHRASES,
@@ -125,10 +185,25 @@ export class RealRoom {
         apiSecret: server.apiSecret,
       });
       const phones = await CallerProcess.start(CALLER_VOICE);
-      return new RealRoom(server, gateway, phones);
+      const room = new RealRoom(nodes, gateway, phones);
+      room.redis = redis;
+      if (redis) {
+        room.proxy = TcpProxy.start(() => nodes.map((n) => Number(new URL(n.httpUrl).port)));
+      }
+      if (keeperPort && options.keeper) {
+        try {
+          await room.#startKeeper(keeperPort, options.keeper);
+        } catch (error) {
+          await room.keeper?.stop();
+          await phones.stop();
+          throw error;
+        }
+      }
+      return room;
     } catch (error) {
       await gateway?.close();
-      await server.stop();
+      for (const node of nodes) await node.stop();
+      await redis?.stop();
       throw error;
     }
   }
@@ -138,11 +213,14 @@ export class RealRoom {
     return `${prefix}-${++this.#rooms}-${crypto.randomUUID().slice(0, 6)}`;
   }
 
-  /** The environment of an agent process pointed at this server and simulation. */
+  /**
+   * The environment of an agent process pointed at this server (a cluster's {@link proxy}) and
+   * simulation.
+   */
   agentEnv(extra: Record<string, string> = {}): Record<string, string> {
     return {
       ...BLANK_ENV,
-      LIVEKIT_URL: this.server.url,
+      LIVEKIT_URL: this.proxy?.url ?? this.server.url,
       LIVEKIT_API_KEY: this.server.apiKey,
       LIVEKIT_API_SECRET: this.server.apiSecret,
       LIVEKIT_INFERENCE_URL: this.gateway.url,
@@ -186,9 +264,16 @@ export class RealRoom {
     return worker;
   }
 
-  /** Joins `room` (default: a fresh one) as a caller and waits for the agent to join and publish. */
-  async call(room = this.freshRoom(), timeoutMs = 30_000): Promise<Caller> {
-    const caller = await this.phones.join(this.server, room);
+  /**
+   * Joins `room` (default: a fresh one) as a caller, through `via` (default the first node), and
+   * waits for the agent to join and publish.
+   */
+  async call(
+    room = this.freshRoom(),
+    timeoutMs = 30_000,
+    via: ServerAccess = this.server,
+  ): Promise<Caller> {
+    const caller = await this.phones.join(via, room);
     try {
       await caller.waitForAgent(timeoutMs);
     } catch (error) {
@@ -213,17 +298,23 @@ export class RealRoom {
           .join("\n")
       }`
     );
-    return [`server (jobs and workers):`, ...server, ...workers].join("\n");
+    const keeper = this.keeper
+      ? [`keeper (pid ${this.keeper.pid}) last lines:\n${this.keeper.tail(10)}`]
+      : [];
+    return [`server (jobs and workers):`, ...server, ...workers, ...keeper].join("\n");
   }
 
   /** Ends every worker (and its job processes), the callers, the simulation and the server. */
   async [Symbol.asyncDispose](): Promise<void> {
     const results = await Promise.allSettled([
       ...this.#workers.map((w) => w.stop()),
+      ...this.keeper ? [this.keeper.stop()] : [],
       this.phones.stop(),
     ]);
     await this.gateway.close();
-    await this.server.stop();
+    await this.proxy?.close();
+    for (const node of this.nodes) await node.stop();
+    await this.redis?.stop();
     for (const r of results) if (r.status === "rejected") throw r.reason;
   }
 }

@@ -131,6 +131,27 @@ export class WorkerProcess {
     if (!this.#status) this.child.kill(sig);
   }
 
+  /**
+   * A crash of the whole worker, as an OOM kill or a lost machine would do it: the worker is frozen
+   * (so it cannot react), every descendant gets SIGKILL (`killDescendants` freezes them first),
+   * then the worker. Nothing runs any shutdown code. Returns the PIDs killed, worker first.
+   */
+  crash(): number[] {
+    if (this.#status) return [];
+    try {
+      Deno.kill(this.pid, "SIGSTOP");
+    } catch {
+      // exited meanwhile
+    }
+    const below = killDescendants(this.pid);
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // exited meanwhile
+    }
+    return [this.pid, ...below];
+  }
+
   /** Ends the worker and its descendants by PID (if still running) and drains its output. */
   async stop(): Promise<void> {
     if (!this.#status) {

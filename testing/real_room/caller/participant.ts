@@ -52,6 +52,13 @@ export class Participant {
   #heardSamples = 0;
   #heardStartAt?: number;
   #stretch?: { startAt: number; lastLoudEnd: number };
+  /**
+   * Audio tracks listened to so far, numbered in order, and when each last delivered a frame: the
+   * recording follows the newest track still delivering (see {@link #listen}).
+   */
+  #tracks = 0;
+  #recordedTrack = 0;
+  #lastFrameAt = new Map<number, number>();
 
   constructor(id: string, emit: (event: CallerEvent) => void) {
     this.id = id;
@@ -77,6 +84,16 @@ export class Participant {
       if (track.kind !== TrackKind.KIND_AUDIO) return;
       this.#emit({ ev: "subscribed", id: this.id, identity: p.identity, at: epochMs() });
       this.#listening.push(this.#listen(track));
+    });
+    // A data message (the call keeper's notice before it hangs the caller up).
+    room.on(RoomEvent.DataReceived, (payload: Uint8Array, _p, _kind, topic?: string) => {
+      this.#emit({
+        ev: "data",
+        id: this.id,
+        topic: topic ?? "",
+        text: new TextDecoder().decode(payload),
+        at: epochMs(),
+      });
     });
     // Someone (the agent) subscribed to the microphone: from now on what is said reaches it.
     room.on(RoomEvent.LocalTrackSubscribed, () => {
@@ -188,9 +205,20 @@ export class Participant {
 
   async #listen(track: RemoteTrack): Promise<void> {
     const stream = new AudioStream(track, { sampleRate: CALLER_SAMPLE_RATE, numChannels: 1 });
+    const trackNo = ++this.#tracks;
     for await (const frame of stream) {
+      // More than one agent track (an agent replaced mid-call, or a second agent that leaves
+      // again): a subscribed track delivers frames, silent ones too, until it ends, so the
+      // recording follows the newest track that delivered within the last few frames, and is
+      // not written over by another's.
       const now = epochMs();
+      this.#lastFrameAt.set(trackNo, now);
+      if (trackNo !== this.#currentTrack(now)) continue;
       const samples = new Int16Array(frame.data);
+      if (trackNo !== this.#recordedTrack) {
+        this.#recordedTrack = trackNo;
+        this.#padTo(now - (samples.length / CALLER_SAMPLE_RATE) * 1000);
+      }
       this.#heardStartAt ??= now - (samples.length / CALLER_SAMPLE_RATE) * 1000;
       this.#heard.push(samples);
       this.#heardSamples += samples.length;
@@ -208,6 +236,29 @@ export class Participant {
         this.#closeStretch();
       }
     }
+    this.#lastFrameAt.delete(trackNo);
+  }
+
+  /** The newest track that delivered a frame in the last {@link HEARD_GAP_MS}. */
+  #currentTrack(now: number): number {
+    let current = 0;
+    for (const [no, at] of this.#lastFrameAt) {
+      if (now - at < HEARD_GAP_MS && no > current) current = no;
+    }
+    return current;
+  }
+
+  /**
+   * Keeps the recording on the wall clock across a change of track (nothing of the new one was
+   * recorded before): silence up to `at`, epoch ms. Within one track the frames are contiguous.
+   */
+  #padTo(at: number): void {
+    if (this.#heardStartAt === undefined) return;
+    const endAt = this.#heardStartAt + (this.#heardSamples / CALLER_SAMPLE_RATE) * 1000;
+    const gap = Math.round(((at - endAt) / 1000) * CALLER_SAMPLE_RATE);
+    if (gap <= 0) return;
+    this.#heard.push(new Int16Array(gap));
+    this.#heardSamples += gap;
   }
 
   #closeStretch(): void {

@@ -70,6 +70,15 @@ export type CallerEvent =
   }
   | { ev: "said"; id: string; text: string; startAt: number; endAt: number }
   | {
+    ev: "data";
+    id: string;
+    /** The data packet's topic (e.g. the call keeper's `exit-message.notice`). */
+    topic: string;
+    /** Its payload as UTF-8 text. */
+    text: string;
+    at: number;
+  }
+  | {
     ev: "disconnected";
     id: string;
     /** rtc-node's `DisconnectReason` name, e.g. `ROOM_DELETED`, `CLIENT_INITIATED`. */
