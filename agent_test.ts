@@ -114,6 +114,26 @@ Deno.test("bye: end_session runs, Goodbye! is synthesized and fully played, the 
   }
 });
 
+Deno.test("the caller is hung up once the goodbye has played, not after the close's fixed 500 ms wait; one deletion", async () => {
+  using _logs = captureLogs();
+  const call = await startCall({ replies: [BYE_WITH_TEXT] });
+  try {
+    let closedAt = 0;
+    call.session.once(voice.AgentSessionEventTypes.Close, () => closedAt = performance.now());
+    await call.session.run({ userInput: "bye" }).wait();
+    await call.waitClosed();
+    assertEquals(call.job.roomsDeleted, 1, "the room is deleted before the job's shutdown runs");
+    const goodbyeEnd = call.speaker.segments.at(-1)!.endedAt!;
+    const hangUp = call.job.deletedAt! - goodbyeEnd;
+    assertLess(hangUp, 250, `hung up ${Math.round(hangUp)} ms after the goodbye's end`);
+    assertLess(call.job.deletedAt!, closedAt, "hung up before the session closed");
+    await call.job.runShutdownCallbacks();
+    assertEquals(call.job.roomsDeleted, 1, "the close does not delete the room again");
+  } finally {
+    await call.dispose();
+  }
+});
+
 Deno.test("what the LLM says in the same turn as end_session plays in full, before the goodbye", async () => {
   using _logs = captureLogs();
   const call = await startCall({ replies: [BYE_WITH_TEXT] });

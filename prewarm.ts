@@ -7,6 +7,8 @@
 import type { JobProcess, VAD } from "@livekit/agents";
 import * as silero from "@livekit/agents-plugin-silero";
 import { log } from "./core/log.ts";
+import { INPUT_FRAME_MS, installInputFrameSize } from "./core/audio_path.ts";
+import { installLinearAudioByteStream } from "./core/audio_bytes.ts";
 
 /** What prewarm leaves in `proc.userData`. */
 export interface PrewarmData extends Record<string, unknown> {
@@ -19,6 +21,12 @@ export interface PrewarmData extends Record<string, unknown> {
 /** Loads the Silero VAD into `proc.userData.vad`; a second call in the same process reuses it. */
 export async function prewarm(proc: JobProcess<PrewarmData>): Promise<void> {
   if (proc.userData.vad) return;
+  // The audio path's process-wide settings (core/audio_path.ts, core/audio_bytes.ts).
+  const tuning = Deno.env.get("AUDIO_TUNING_EXPERIMENT") ?? "bytes,frames";
+  if (tuning.includes("bytes")) installLinearAudioByteStream();
+  if (tuning.includes("frames")) {
+    installInputFrameSize(Number(Deno.env.get("FRAME_MS_EXPERIMENT") ?? INPUT_FRAME_MS));
+  }
   const started = performance.now();
   proc.userData.vad = await silero.VAD.load();
   proc.userData.prewarmCount = (proc.userData.prewarmCount ?? 0) + 1;

@@ -28,3 +28,63 @@ export const ROOM_INPUT: NonNullable<StartOptions["inputOptions"]> = {
 export const ROOM_OUTPUT: NonNullable<StartOptions["outputOptions"]> = {
   audioSampleRate: CALL_SAMPLE_RATE,
 };
+
+/** How long each frame of the caller's audio is, as rtc-node delivers it to the agent. */
+export const INPUT_FRAME_MS = 20;
+
+interface FfiRequestLike {
+  message?: { case?: string; value?: { frameSizeMs?: number } };
+}
+interface FfiClientLike {
+  request<T>(req: FfiRequestLike): T;
+}
+
+let frameMs: number | undefined;
+
+function patchClient(client: FfiClientLike): FfiClientLike {
+  const request = client.request.bind(client);
+  client.request = <T>(req: FfiRequestLike): T => {
+    const m = req?.message;
+    if (m?.case === "newAudioStream" && m.value && !m.value.frameSizeMs && frameMs) {
+      m.value.frameSizeMs = frameMs;
+    }
+    return request<T>(req);
+  };
+  return client;
+}
+
+/**
+ * Asks rtc-node for the caller's audio in frames of `ms` (default {@link INPUT_FRAME_MS})
+ * instead of its default 10 ms, in this process.
+ *
+ * Why: every frame is one FFI event (protobuf-decoded on the job's JS thread), then a hop
+ * through each web stream between the track and the models (agents-js's resampling pass-through,
+ * its input multiplexer, the tee to the VAD and the STT), a write into the STT's chunker and a
+ * merge in Silero's window. Twice the length halves all of them; the VAD still runs on its own
+ * 32 ms windows and the STT still sends 50 ms chunks, so what the models hear is unchanged, 10 ms
+ * later at most. agents-js creates the stream itself and offers no frame-size option, so the
+ * request rtc-node sends for it is given one: only audio streams that asked for none, only in
+ * this process. rtc-node keeps its FFI client in `globalThis._ffiClientInstance`, created on
+ * first use; the property is watched until then. Upstream change that makes this unnecessary:
+ * a frame-size field in agents-js's `RoomInputOptions`, passed to `new AudioStream(...)`.
+ */
+export function installInputFrameSize(ms = INPUT_FRAME_MS): void {
+  const g = globalThis as { _ffiClientInstance?: FfiClientLike };
+  if (frameMs !== undefined) {
+    frameMs = ms;
+    return;
+  }
+  frameMs = ms;
+  if (g._ffiClientInstance) {
+    patchClient(g._ffiClientInstance);
+    return;
+  }
+  let client: FfiClientLike | undefined;
+  Object.defineProperty(globalThis, "_ffiClientInstance", {
+    configurable: true,
+    get: () => client,
+    set: (value: FfiClientLike | undefined) => {
+      client = value ? patchClient(value) : value;
+    },
+  });
+}

@@ -21,9 +21,10 @@
  * | "Goodbye!", synthesis to playout | `G` (default {@link DEFAULT_GOODBYE_TIMEOUT_MS}, at most {@link MAX_GOODBYE_TIMEOUT_MS}) | `core/say_bounded.ts`, the value read by `core/config.ts` |
  * | An abandoned speech's tasks after an interrupt | {@link LIBRARY_CANCEL_WAIT_MS} (fixed in agents-js) | agents-js |
  * | User-turn commit on close | {@link LIBRARY_CLOSE_COMMIT_MS} (fixed in agents-js) | agents-js |
+ * | The hang-up after a goodbye that played (the room deleted, without waiting for `Close`) | {@link HANGUP_AFTER_GOODBYE_MS}, then {@link DELETE_ROOM_TIMEOUT_MS} | `core/job_end.ts` |
  * | Whole ending, request to `Close` | {@link SESSION_CLOSE_TIMEOUT_MS}, then the forced ending | `core/job_end.ts` |
  * | Forced ending (worker): the agent leaves the room and, when it ended the call, has the room deleted, both at once | {@link ROOM_DISCONNECT_TIMEOUT_MS}, {@link DELETE_ROOM_TIMEOUT_MS} | `core/job_end.ts` |
- * | Forced ending (worker): the job process, still held by the stuck close, exits | {@link FORCED_JOB_EXIT_MS} after the room work | `core/job_end.ts` |
+ * | Forced ending (worker): the job process, still held by the stuck close, exits (in a call host: its channel is released) | {@link FORCED_JOB_EXIT_MS} after the room work | `core/job_end.ts` |
  * | The room connection lost mid-call (server gone) | {@link ROOM_RECONNECT_TIMEOUT_MS}, then the call ends without a goodbye | `core/room_link.ts` |
  * | Console process after its teardown | {@link LOG_FLUSH_GRACE_MS} (or {@link CONSOLE_EXIT_GRACE_MS} with a local inference process), then `Deno.exit` (0, or 3 after a model failure) | `core/console_exit.ts` |
  * | A second SIGINT/SIGTERM while ending | exit 130/143 once the log flushed, after {@link LOG_FLUSH_GRACE_MS} | `core/signals.ts`, `core/console_exit.ts` |
@@ -47,6 +48,15 @@ export const DEFAULT_GOODBYE_TIMEOUT_MS = 10_000;
 
 /** Longest wait for the LiveKit API to delete the room after the call ended. */
 export const DELETE_ROOM_TIMEOUT_MS = 5_000;
+
+/**
+ * After the goodbye has played, how long the job waits before it deletes the room (when the agent
+ * ended the call). "Played" means rtc-node's audio source has handed the last frame to WebRTC; the
+ * margin lets those last packets cross the network and the caller's jitter buffer before the
+ * hang-up tears the caller's connection down. agents-js would wait for the session's close
+ * instead, 500 ms later (its fixed wait for a last user turn).
+ */
+export const HANGUP_AFTER_GOODBYE_MS = 60;
 
 /**
  * Longest a console process may take, after its last shutdown callback ran,

@@ -126,7 +126,21 @@ export class CallEnding {
   setGoodbyeOutcome(outcome: GoodbyeOutcome): void {
     this.#goodbyeOutcome = outcome;
     if (outcome === "played" || outcome === "partial") this.goodbyeEndedAt ??= Date.now();
+    if (outcome !== "queued" && outcome !== "in_progress") this.#goodbyeOver.resolve(outcome);
   }
+
+  readonly #goodbyeOver = Promise.withResolvers<GoodbyeOutcome>();
+
+  /** Settles once the goodbye is over, however it went (it never settles with `none`). */
+  get goodbyeOver(): Promise<GoodbyeOutcome> {
+    return this.#goodbyeOver.promise;
+  }
+
+  /**
+   * True once this job asked for the room to be deleted (the agent hangs up): the job's own
+   * room then closes with `ROOM_DELETED`, which is not a lost link.
+   */
+  hangingUp = false;
 
   /** When the goodbye's playout ended (epoch ms), once it was heard in full or in part. */
   goodbyeEndedAt?: number;

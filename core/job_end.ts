@@ -10,6 +10,7 @@ import { type JobContext, voice } from "@livekit/agents";
 import {
   DELETE_ROOM_TIMEOUT_MS,
   FORCED_JOB_EXIT_MS,
+  HANGUP_AFTER_GOODBYE_MS,
   LOG_FLUSH_GRACE_MS,
   ROOM_DISCONNECT_TIMEOUT_MS,
   SESSION_CLOSE_TIMEOUT_MS,
@@ -55,6 +56,8 @@ export interface EndingBounds {
   exit?: (code: number) => void;
   /** See `FORCED_JOB_EXIT_MS`. */
   forcedJobExitMs?: number;
+  /** See `HANGUP_AFTER_GOODBYE_MS`. */
+  hangupAfterGoodbyeMs?: number;
   /** What a worker's job process does once that grace passed, given the job's id (tests replace it). */
   exitJobProcess?: (jobId?: string) => void;
 }
@@ -118,6 +121,26 @@ export function endJobAfterClose(
   const sessionCloseMs = bounds.sessionCloseMs ?? SESSION_CLOSE_TIMEOUT_MS;
   const exit = bounds.exit ?? exitConsole;
   let closed = false;
+  // One room deletion per call, whoever asks first: the goodbye's end, the close, the forced ending.
+  let deletion: Promise<boolean> | undefined;
+  const deleteRoom = () => {
+    ending.hangingUp = true;
+    return deletion ??= deleteRoomBounded(ctx);
+  };
+
+  // The caller is hung up as soon as the goodbye has played, not after the session's close:
+  // agents-js's close first waits a fixed 500 ms for a last user turn (commitUserTurn), which a
+  // call that is ending has no use for, and would leave the caller half a second in silence.
+  if (!ctx.isFakeJob && action === "delete_room") {
+    void ending.goodbyeOver.then((outcome) => {
+      if (outcome === "skipped" || !agentHungUp(ending)) return;
+      timers.push(setTimeout(() => {
+        void deleteRoom().then((hungUp) => {
+          if (hungUp) reportHangup(ending);
+        });
+      }, bounds.hangupAfterGoodbyeMs ?? HANGUP_AFTER_GOODBYE_MS));
+    });
+  }
   const timers: ReturnType<typeof setTimeout>[] = [];
   const { promise, resolve } = Promise.withResolvers<string>();
 
@@ -139,8 +162,8 @@ export function endJobAfterClose(
       } else {
         const hangUp = agentHungUp(ending) && action === "delete_room";
         ctx.shutdown(endReason);
-        void forceCallEnd(ctx, hangUp).then((hungUp) => {
-          if (hungUp) reportHangup(ending);
+        void forceCallEnd(ctx, hangUp ? deleteRoom : undefined).then((hungUp) => {
+          if (hungUp && deletion === undefined) reportHangup(ending);
           // The call is over; agents-js may still hold this process for a minute on the stuck
           // close. Past a grace, the process ends itself and frees its slot in the worker.
           const timer = setTimeout(
@@ -155,6 +178,7 @@ export function endJobAfterClose(
 
   session.once(voice.AgentSessionEventTypes.Close, (ev) => {
     closed = true;
+    // A hang-up still waiting for its margin is left to the shutdown callback below.
     for (const t of timers) clearTimeout(t);
     const closeError = ev.error as CloseError | null;
     const endReason = ending.endReason(String(ev.reason), closeError);
@@ -168,8 +192,9 @@ export function endJobAfterClose(
       // delete_room: the caller is hung up once the room is deleted; leave: once the agent left
       // the room (agents-js disconnects before it runs the shutdown callbacks).
       ctx.addShutdownCallback(async () => {
-        const hungUp = action === "delete_room" ? await deleteRoomBounded(ctx) : true;
-        if (hungUp) reportHangup(ending);
+        const early = deletion !== undefined;
+        const hungUp = action === "delete_room" ? await deleteRoom() : true;
+        if (hungUp && !early) reportHangup(ending);
       });
     }
     if (ctx.isFakeJob) {
@@ -214,7 +239,10 @@ function agentHungUp(ending: CallEnding): boolean {
  * leaving it takes the agent out. Both at once, each bounded, each failure
  * logged, neither waiting for agents-js's shutdown.
  */
-async function forceCallEnd(ctx: JobLike, deleteRoom: boolean): Promise<boolean> {
+async function forceCallEnd(
+  ctx: JobLike,
+  deleteRoom: (() => Promise<boolean>) | undefined,
+): Promise<boolean> {
   const leave = async (): Promise<boolean> => {
     const left = await withTimeout(
       ctx.room.disconnect().then(() => true, (error) => {
@@ -233,10 +261,7 @@ async function forceCallEnd(ctx: JobLike, deleteRoom: boolean): Promise<boolean>
     if (left) log().info("the forced ending left the room");
     return left;
   };
-  const [left, deleted] = await Promise.all([
-    leave(),
-    deleteRoom ? deleteRoomBounded(ctx) : false,
-  ]);
+  const [left, deleted] = await Promise.all([leave(), deleteRoom ? deleteRoom() : false]);
   return deleteRoom ? deleted : left;
 }
 

@@ -81,6 +81,8 @@ export function watchRoomLink(
     // The job itself left (the forced ending leaves while the stuck session has not closed):
     // not a lost link. Reporting it as one logged a false warning after every forced ending.
     if (reason === DisconnectReason.CLIENT_INITIATED) return;
+    // The job hung the call up itself by deleting the room (core/job_end.ts).
+    if (reason === DisconnectReason.ROOM_DELETED && ending.hangingUp) return;
     const name = DisconnectReason[reason ?? DisconnectReason.UNKNOWN_REASON] ?? String(reason);
     end(`the room connection closed (${name})`, { disconnect_reason: name });
   };

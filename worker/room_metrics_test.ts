@@ -13,6 +13,7 @@ import { histogramSum, type Scrape, scrape, value } from "../testing/prometheus.
 import { goodbyeHeard, helloExchange, sayHeard } from "../testing/real_room/room_checks.ts";
 import {
   BYE,
+  jobFinished,
   QUESTION,
   RealRoom,
   realRoomTest,
@@ -20,7 +21,6 @@ import {
 } from "../testing/real_room/real_room.ts";
 import type { WorkerProcess } from "../testing/real_room/worker_process.ts";
 import { until } from "../testing/wait.ts";
-import { isAlive } from "../core/process_tree.ts";
 import { OFFLINE_GOODBYE_TEXT } from "../simulation/mod.ts";
 import { SHORT_CLOSE_MS } from "./testdata/short_close_agent.ts";
 
@@ -134,9 +134,8 @@ realRoomTest(
     assertEquals(value(s, "exit_message_calls_ended_by_failure_total"), 0);
     assertEquals(value(s, "exit_message_calls_active"), 0);
 
-    // Every job process so far exited 0 once its call was over.
-    const pid = (await sessionEnded(worker, third.room, 5_000)).pid as number;
-    await until(() => !isAlive(pid) || undefined, 20_000, `job process ${pid} to exit`);
+    // Every job so far ended cleanly once its call was over (in its call host, or its process).
+    await jobFinished(worker, await sessionEnded(worker, third.room, 5_000), 20_000);
     s = await scrape(port);
     assertEquals(value(s, "exit_message_job_process_failures_total"), 0);
     assert(value(s, "exit_message_process_cpu_seconds_total", { role: "job" }) > 0);

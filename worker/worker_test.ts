@@ -268,6 +268,8 @@ Deno.test("unreachable server (connection refused): URL and cause at once, visib
     );
     // Beside the JSON log, one plain line for the person who started it: what was tried, the
     // retries ahead and how to change them.
+    // On stderr, which may come a moment after the JSON line on stdout.
+    await worker.waitForLine(/^warning: cannot connect/, 5_000);
     const plain = worker.output.split("\n").filter((l) => l.startsWith("warning: cannot connect"));
     assertEquals(plain.length, 1, worker.output);
     assertMatch(

@@ -120,6 +120,8 @@ export interface PlayedSegment {
   interrupted: boolean;
   /** True once playout was reported finished to the session. */
   finished: boolean;
+  /** When playout was reported finished (`performance.now()`). */
+  endedAt?: number;
 }
 
 /**
@@ -183,6 +185,7 @@ export class RecordingAudioOutput extends voice.AudioOutput {
   #finish(segment: PlayedSegment, interrupted: boolean): void {
     this.#pending = undefined;
     segment.finished = true;
+    segment.endedAt = performance.now();
     segment.interrupted = interrupted;
     segment.playedMs = interrupted
       ? Math.min(segment.capturedMs, performance.now() - this.#startedAt)
@@ -223,9 +226,12 @@ export class RecordingJob implements JobLike {
   addShutdownCallback(callback: () => Promise<void>): void {
     this.callbacks.push(callback);
   }
+  /** When the room was last deleted (`performance.now()`). */
+  deletedAt?: number;
   /** Counts the deletion. */
   deleteRoom(): Promise<void> {
     this.roomsDeleted++;
+    this.deletedAt = performance.now();
     return Promise.resolve();
   }
   /** Runs the registered callbacks in order, as agents-js does when the job ends. */
