@@ -53,10 +53,11 @@ export const DELETE_ROOM_TIMEOUT_MS = 5_000;
  * After the goodbye has played, how long the job waits before it deletes the room (when the agent
  * ended the call). "Played" means rtc-node's audio source has handed the last frame to WebRTC; the
  * margin lets those last packets cross the network and the caller's jitter buffer before the
- * hang-up tears the caller's connection down. agents-js would wait for the session's close
+ * hang-up tears the caller's connection down (in the real room, 60 ms left the caller's recording
+ * 10 ms short of the goodbye's trailing silence). agents-js would wait for the session's close
  * instead, 500 ms later (its fixed wait for a last user turn).
  */
-export const HANGUP_AFTER_GOODBYE_MS = 60;
+export const HANGUP_AFTER_GOODBYE_MS = 120;
 
 /**
  * Longest a console process may take, after its last shutdown callback ran,

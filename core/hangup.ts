@@ -43,6 +43,8 @@ export function watchHangup(
 ): () => void {
   const onDisconnected = (participant: RemoteParticipant) => {
     if (!HANGUP_REASONS.has(participant.disconnectReason)) return;
+    // The agent hung up on them (the room deleted after the goodbye, core/job_end.ts).
+    if (ending.hangingUp) return;
     const someoneListens = [...room.remoteParticipants.values()].some(
       (p) => p.identity !== participant.identity && p.info?.kind !== ParticipantKind.AGENT,
     );

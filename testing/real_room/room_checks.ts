@@ -81,11 +81,17 @@ export async function heardInFull(
     try {
       await until(
         async () => {
+          // Read before saving: a recording saved after the hang-up holds all there will be.
+          const complete = caller.events().some((e) => e.ev === "disconnected");
           const saved = await caller.save(path);
           startAt = saved.startAt;
           const wav = await readWavFile(path);
           match = findHeard({ startAt, samples: wav.samples }, text, notBefore);
-          return match !== undefined && match.recordedAfterMs >= 100 ? true : undefined;
+          // A caller who was hung up hears nothing more: its recording is then complete, and the
+          // match is judged as it stands (a goodbye cut by the hang-up fails `inFull` below).
+          return match !== undefined && (match.recordedAfterMs >= 100 || complete)
+            ? true
+            : undefined;
         },
         20_000,
         `the caller to hear "${text}"`,
