@@ -5,13 +5,16 @@
  *
  * Flags: `--runs N` (pairs per figure, default 5), `--suite-runs N` (test-suite runs, default 5;
  * 0 skips), `--idle N` (idle processes of the `start` worker, default min(cpus, 4) as in
- * production), `--no-docs`, `--only console|worker|suite|room|voice|python|scale`, `--levels 1,2,4,...`
+ * production), `--no-docs`, `--only console|worker|suite|room|voice|python|scale|density`,
+ * `--levels 1,2,4,...`
  * (the concurrent calls of the room load, run inside the test sandbox: `bench/room_load.ts`). The
  * voice path (`bench/voice.ts`, its own flags with `--only voice`) and LiveKit's Python recipe
  * beside this project (`bench/python_peer/main.ts`, its own flags with `--only python`, the same as
  * `deno task bench:python`) run last. `--render FILE` prints a saved result of this bench, the
  * room load or the voice path, and rewrites its docs block from it, without running. `--only
- * scale` runs the scaling scenarios alone (`bench/scale/main.ts`, its own flags).
+ * scale` runs the scaling scenarios alone (`bench/scale/main.ts`, its own flags); `--only density`
+ * the calls a worker holds and their cost beside the recipe's (`bench/density/main.ts`, its own
+ * flags).
  *
  * Nothing here passes or fails on a timing: the benchmark reports.
  *
@@ -511,7 +514,10 @@ if (import.meta.main) {
     // from it, without running.
     const saved = JSON.parse(await Deno.readTextFile(Deno.args[render + 1]));
     const docs = !Deno.args.includes("--no-docs");
-    if ("levels" in saved) await reportRoom(saved as RoomLoadResult, docs, false);
+    if (saved.kind === "density") {
+      const { reportDensity } = await import("./density/main.ts");
+      await reportDensity(saved, { write: false, docs });
+    } else if ("levels" in saved) await reportRoom(saved as RoomLoadResult, docs, false);
     else if ("turns" in saved) await reportVoice(saved as VoiceResult, docs);
     else await report(saved as BenchResult, docs, false);
     Deno.exit(0);
@@ -522,6 +528,9 @@ if (import.meta.main) {
   else if (onlyAt >= 0 && Deno.args[onlyAt + 1] === "scale") {
     const { runScaleOnly } = await import("./scale/main.ts");
     await runScaleOnly(Deno.args);
+  } else if (onlyAt >= 0 && Deno.args[onlyAt + 1] === "density") {
+    const { runDensity } = await import("./density/main.ts");
+    await runDensity(Deno.args);
   } else if (onlyAt >= 0 && Deno.args[onlyAt + 1] === "python") {
     await runPythonComparison(Deno.args.filter((_, i) => i !== onlyAt && i !== onlyAt + 1));
   } else await runBench(Deno.args);

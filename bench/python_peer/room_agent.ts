@@ -56,6 +56,8 @@ export interface RoomAgentOptions {
    * worker load to active jobs / this. Unset: production capacity (CPU use, full at 0.7).
    */
   maxJobs?: number;
+  /** Further environment of this project's worker (e.g. `CALLS_PER_PROCESS`); unused by the recipe. */
+  env?: Record<string, string>;
 }
 
 /** One JSON log line of an agent, with the time this process read it. */
@@ -156,6 +158,7 @@ export class RoomAgent {
         ...BLANK_ENV,
         ...endpoints,
         TURN_DETECTION: opts.turnDetection ?? "",
+        ...opts.env,
       });
       if (runtime === "deno") {
         // main.ts reads `.env` from its working directory: run it where there is none.
