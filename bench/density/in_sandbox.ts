@@ -29,7 +29,7 @@ function progress(s: LevelSamples, holds: boolean, why?: string): void {
       Math.round(f.replyP50Ms)
     }/${Math.round(f.replyP95Ms)} ms; goodbyes ${f.goodbyesInFull}/${s.n}; callers ${
       f.callersCores.toFixed(2)
-    } cores; load ${s.load.start[0]}→${s.load.end[0]}; ${
+    } cores; load ${s.load.start[0]}→${s.load.end[0]}; ${Math.round(s.wallSeconds ?? NaN)} s; ${
       holds ? "holds" : `does not hold: ${why}`
     }`,
   );
@@ -44,6 +44,7 @@ export async function runDensityPlan(plan: SandboxPlan): Promise<DensityRaw> {
     talkSeconds: plan.talkSeconds,
     callersPerProcess: plan.callersPerProcess,
     silenceMs: plan.silenceMs,
+    staggerMs: plan.staggerMs,
   };
   const levels: LevelSamples[] = [];
   await using room = await RealRoom.start({ gateway: { llm: benchBrain() } });
@@ -82,6 +83,7 @@ export async function runDensityPlan(plan: SandboxPlan): Promise<DensityRaw> {
     callersPerProcess: plan.callersPerProcess,
     talkSeconds: plan.talkSeconds,
     silenceMs: plan.silenceMs,
+    staggerMs: plan.staggerMs,
   };
 }
 

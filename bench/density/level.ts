@@ -25,6 +25,8 @@ export interface LevelOptions {
   talkSeconds: number;
   callersPerProcess: number;
   silenceMs: number;
+  /** Between one call's join and the next one's, ms (0: all at once). */
+  staggerMs: number;
 }
 
 /** RSS and PSS of the tree of `root` now. */
@@ -112,6 +114,7 @@ export async function runLevel(
   peers: Peers,
   opts: LevelOptions,
 ): Promise<LevelSamples> {
+  const began = performance.now();
   const none: TreeMemory = { rssKiB: NaN, pssKiB: NaN, processes: 0 };
   const empty: CpuWindow = { seconds: NaN, treeCpuS: NaN, callersCpuS: NaN };
   const samples: LevelSamples = {
@@ -175,9 +178,10 @@ export async function runLevel(
       (_, i) => room.freshRoom(`density-${spec.name}-${n}-${i}`),
     );
     const roomSet = new Set(rooms);
-    const calls: Promise<CallRecord>[] = rooms.map((name, i) =>
-      runCall(phones[i % phones.length], room.server, name, stretch, opts.silenceMs)
-    );
+    const calls: Promise<CallRecord>[] = rooms.map(async (name, i) => {
+      if (opts.staggerMs > 0) await sleep(i * opts.staggerMs);
+      return await runCall(phones[i % phones.length], room.server, name, stretch, opts.silenceMs);
+    });
     samples.calls = await Promise.all(calls);
     samples.talk = await talkWindow;
     clearInterval(sampler);
@@ -194,6 +198,14 @@ export async function runLevel(
     samples.jobsAssigned = j.assigned;
     samples.jobsEnded = j.ended;
     samples.jobStatuses = j.statuses;
+    const late = agent.lines().filter((l) =>
+      typeof l.json.room === "string" && roomSet.has(l.json.room) &&
+      /slower than realtime/.test(l.msg)
+    );
+    samples.vadLate = {
+      warnings: late.length,
+      maxDelayMs: Math.max(0, ...late.map((l) => Number(l.json.delay)).filter(Number.isFinite)),
+    };
     // The agent deletes its room before the caller hears it gone; a short bounded look.
     const roomsDeadline = performance.now() + (spec.endsCalls ? 5_000 : 0);
     samples.roomsLeft = await roomsLeft(room, roomSet);
@@ -208,6 +220,7 @@ export async function runLevel(
     await Promise.all(phones.map((p) => p.stop()));
     await agent?.kill();
     samples.load.end = loadavg();
+    samples.wallSeconds = (performance.now() - began) / 1000;
   }
   return samples;
 }

@@ -16,6 +16,7 @@
  *
  * Flags: `--runtimes deno,recipe[,before]`, `--levels 1,2,4+` (every runtime; `+`: then up while
  * it holds), `--talk-seconds 30`, `--callers-per-process 4`, `--memory-gib 4`, `--silence-s 10`,
+ * `--stagger-ms 0` (between one call's join and the next; 0: all at once),
  * `--no-docs`, `--render FILE` (print a saved result and rewrite the docs block, no run).
  *
  * @module
@@ -73,6 +74,7 @@ export async function runDensity(args: string[]): Promise<DensityResult> {
     talkSeconds: o.talkSeconds,
     callersPerProcess: o.callersPerProcess,
     silenceMs: o.silenceMs,
+    staggerMs: o.staggerMs,
     python,
   };
   const planFile = await Deno.makeTempFile({ prefix: "bench-density-plan-", suffix: ".json" });
@@ -120,6 +122,7 @@ export async function runDensity(args: string[]): Promise<DensityResult> {
     talkSeconds: raw.talkSeconds,
     callersPerProcess: raw.callersPerProcess,
     silenceMs: raw.silenceMs,
+    staggerMs: raw.staggerMs,
     runtimes: judge(raw.levels, o.runtimes, o.memoryBudgetMiB),
     wallSeconds: (performance.now() - started) / 1000,
   };

@@ -116,6 +116,8 @@ export interface DensityOptions {
   memoryBudgetMiB: number;
   /** How long a caller waits for its disconnect after the goodbye, ms. */
   silenceMs: number;
+  /** Between one call's join and the next one's, ms (0: all at once). */
+  staggerMs: number;
   docs: boolean;
   render?: string;
 }
@@ -137,6 +139,7 @@ export function parseDensityArgs(args: string[]): DensityOptions {
       "callers-per-process": { type: "string", default: "4" },
       "memory-gib": { type: "string", default: String(DEFAULT_MEMORY_GIB) },
       "silence-s": { type: "string", default: "10" },
+      "stagger-ms": { type: "string", default: "0" },
       "no-docs": { type: "boolean", default: false },
       render: { type: "string" },
     },
@@ -162,6 +165,7 @@ export function parseDensityArgs(args: string[]): DensityOptions {
     callersPerProcess: Math.round(positive("callers-per-process", values["callers-per-process"])),
     memoryBudgetMiB: 1024 * positive("memory-gib", values["memory-gib"], 0.5),
     silenceMs: 1000 * positive("silence-s", values["silence-s"]),
+    staggerMs: positive("stagger-ms", values["stagger-ms"], 0),
     docs: !values["no-docs"],
     render: values.render,
   };
@@ -174,6 +178,7 @@ export interface SandboxPlan {
   talkSeconds: number;
   callersPerProcess: number;
   silenceMs: number;
+  staggerMs: number;
   python?: PythonPeer;
 }
 

@@ -41,6 +41,8 @@ export interface DensityRaw {
   callersPerProcess: number;
   talkSeconds: number;
   silenceMs: number;
+  /** Between one call's join and the next one's, ms. */
+  staggerMs: number;
 }
 
 /** The whole result. */
@@ -58,6 +60,8 @@ export interface DensityResult {
   talkSeconds: number;
   callersPerProcess: number;
   silenceMs: number;
+  /** Between one call's join and the next one's, ms (0: all at once). */
+  staggerMs: number;
   runtimes: RuntimeResult[];
   /** Wall time of the whole run, s. */
   wallSeconds: number;

@@ -78,6 +78,14 @@ export interface LevelSamples {
   jobsEnded: number;
   /** The ended jobs by the status the server logged (`JS_SUCCESS`, `JS_FAILED (why)`...). */
   jobStatuses?: Record<string, number>;
+  /**
+   * The agent's "VAD inference is slower than realtime" warnings in the level's rooms (Silero's,
+   * in either framework), and the largest delay one reported, ms: a VAD that falls behind hears
+   * the end of the caller's speech late, or, far enough behind, not in time for a reply.
+   */
+  vadLate?: { warnings: number; maxDelayMs: number };
+  /** The level's wall time, worker start to worker ended, s. */
+  wallSeconds?: number;
   /** Something that stopped the level before its calls (the worker did not start...). */
   error?: string;
 }

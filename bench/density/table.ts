@@ -41,8 +41,8 @@ export function costTable(runtimes: RuntimeResult[]): string {
 /** What each level's calls did, and whether it held. */
 export function behaviourTable(runtimes: RuntimeResult[]): string {
   const lines = [
-    "| Agent | N | Reply p50/p95 ⁶ | Goodbyes ⁷ | Bye→gone ⁸ | Ended ⁹ | Rooms left | Jobs ended | Holds |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| Agent | N | Reply ⁶ | VAD late ⁷ | Goodbyes ⁸ | Bye→gone ⁹ | Ended ¹⁰ | Rooms ¹¹ | Jobs ¹² | Holds |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const r of runtimes) {
     for (const l of r.levels) {
@@ -134,12 +134,15 @@ export function legend(result: DensityResult): string {
     "- ³ (Peak tree PSS or RSS during the calls − idle before them) / N, MiB; PSS splits shared pages among the processes sharing them.",
     `- ⁴ The callers' processes (${result.callersPerProcess} callers each), cores in all, while the calls talked: they share the machine's cores with the worker.`,
     `- ⁵ Calls a ${WORKER_CORES}-core worker with ${gib} GiB holds at this level's cost (CPU / memory): ${WORKER_CORES} × ${HEADROOM} cores / talking cores per call, and (${HEADROOM} × ${gib} GiB − idle tree PSS) / PSS per call.`,
-    "- ⁶ Caller's end of speech → first agent audio, ms, every turn (hello and the questions).",
-    "- ⁷ Goodbyes heard in full at the caller (its recording matched against what the simulation synthesized).",
-    `- ⁸ Goodbye's end as heard → caller disconnected, ms, median (max); "never": not within ${
+    "- ⁶ Reply latency p50 / p95, ms: the caller's end of speech → first agent audio, every turn (hello and the questions).",
+    '- ⁷ How far behind real time the agent\'s VAD fell, at most, s (its "slower than realtime" warnings).',
+    "- ⁸ Goodbyes heard in full at the caller (its recording matched against what the simulation synthesized).",
+    `- ⁹ Goodbye's end as heard → caller disconnected, ms, median (max); "never": not within ${
       result.silenceMs / 1000
     } s, then the caller hung up.`,
-    "- ⁹ Calls the agent ended (the caller disconnected with `ROOM_DELETED`).",
+    "- ¹⁰ Calls the agent ended (the caller disconnected with `ROOM_DELETED`).",
+    "- ¹¹ The level's rooms the server still held once its calls were over (5 s allowed for the agent's deletions).",
+    "- ¹² Jobs the server saw end, of those it assigned for the level's rooms.",
   ].join("\n");
 }
 
@@ -156,7 +159,9 @@ export function renderDensity(result: DensityResult): string {
     } · load average at start ${result.loadavg.start.join(" ")}, at end ${
       result.loadavg.end.join(" ")
     } · wall time ${Math.round(result.wallSeconds / 60)} min`,
-    `Command: \`${result.command}\` · each call talks ${result.talkSeconds} s · simulated LLM first token ${result.modelLatency.llmFirstTokenMs} ms, TTS first audio ${result.modelLatency.ttsFirstAudioMs} ms`,
+    `Command: \`${result.command}\` · each call talks ${result.talkSeconds} s · ${
+      result.staggerMs ? `calls join ${result.staggerMs} ms apart` : "calls join all at once"
+    } · simulated LLM first token ${result.modelLatency.llmFirstTokenMs} ms, TTS first audio ${result.modelLatency.ttsFirstAudioMs} ms`,
   ].join("  \n");
   const agents = result.runtimes.map((r) => `- ${r.label}: ${r.what}`).join("\n");
   const side = sideBySide(result.runtimes);

@@ -37,6 +37,7 @@ function result(): DensityResult {
     talkSeconds: 30,
     callersPerProcess: 4,
     silenceMs: 10_000,
+    staggerMs: 0,
     runtimes: judge(raw, ["deno", "recipe"], 4096),
     wallSeconds: 1200,
   };
