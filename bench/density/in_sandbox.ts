@@ -63,23 +63,35 @@ export async function runDensityPlan(plan: SandboxPlan): Promise<DensityRaw> {
     progress(s, v.holds, v.why);
     return v.holds;
   };
+  const began = performance.now();
+  const budgetEnd = began + plan.budgetMinutes * 60_000;
+  const notes: string[] = [];
   const lastHeld = new Map<string, boolean>();
   for (const { runtime, n } of schedule(plan.runtimes, plan.levels)) {
     lastHeld.set(runtime, await run(runtime, n));
   }
   for (const runtime of plan.runtimes) {
-    const levels = plan.levels[runtime];
-    if (!levels.up) continue;
-    let n = Math.max(...levels.list);
+    const listed = plan.levels[runtime];
+    if (!listed.up) continue;
+    let n = Math.max(...listed.list);
     while (lastHeld.get(runtime)) {
       const next = nextLevel(n);
       if (next === undefined) break;
+      // A level takes longer with more calls: one and a half times the last one's wall time.
+      const last = levels.filter((l) => l.runtime === runtime).at(-1)?.wallSeconds ?? 120;
+      if (performance.now() + 1.5 * last * 1000 > budgetEnd) {
+        notes.push(
+          `${runtime}: ${n} held; ${next} not run, the run's ${plan.budgetMinutes} min budget would not allow it (\`--budget-minutes\`)`,
+        );
+        break;
+      }
       n = next;
       lastHeld.set(runtime, await run(runtime, n));
     }
   }
   return {
     levels,
+    notes,
     callersPerProcess: plan.callersPerProcess,
     talkSeconds: plan.talkSeconds,
     silenceMs: plan.silenceMs,

@@ -1,11 +1,11 @@
 /**
  * `deno task bench --only density`: how many calls a worker holds, and what each costs, for this
- * project beside LiveKit's Python recipe (and, asked for, this project with one call per
- * process as it was before call hosts), in a real room: the real livekit-server, the Inference
+ * project beside LiveKit's Python recipe and beside this project with one call per process (as
+ * it was before call hosts), in a real room: the real livekit-server, the Inference
  * simulation with fixed model latencies, real callers on rtc-node, all inside the test sandbox.
  *
  * Per runtime and level N (default 1, 2, 4, 6, 8 then up by 4 while it holds for this project;
- * 1, 2, 4, 6 for the recipe; 1 and 6 for `before`), a fresh worker with its defaults (capacity
+ * 1, 2, 4, 6 for the recipe; 1 and 6 for `before`, this project with one call per process), a fresh worker with its defaults (capacity
  * counted in calls, so a busy machine turns no call away), then N concurrent calls: join, wait
  * for the agent, hello, questions for `--talk-seconds`, bye. Figures (`figures.ts`): the worker
  * tree's cores per call while the calls talk and over the whole call, RSS and PSS per call, reply
@@ -14,9 +14,10 @@
  *
  * Writes `bench/results/density_latest.json` (history in git) and the block of docs/density.md.
  *
- * Flags: `--runtimes deno,recipe[,before]`, `--levels 1,2,4+` (every runtime; `+`: then up while
+ * Flags: `--runtimes deno,before,recipe`, `--levels 1,2,4+` (every runtime; `+`: then up while
  * it holds), `--talk-seconds 30`, `--callers-per-process 4`, `--memory-gib 4`, `--silence-s 10`,
  * `--stagger-ms 0` (between one call's join and the next; 0: all at once),
+ * `--budget-minutes 25` (no level past the listed ones starts unless the run can end in time),
  * `--no-docs`, `--render FILE` (print a saved result and rewrite the docs block, no run).
  *
  * @module
@@ -75,6 +76,7 @@ export async function runDensity(args: string[]): Promise<DensityResult> {
     callersPerProcess: o.callersPerProcess,
     silenceMs: o.silenceMs,
     staggerMs: o.staggerMs,
+    budgetMinutes: o.budgetMinutes,
     python,
   };
   const planFile = await Deno.makeTempFile({ prefix: "bench-density-plan-", suffix: ".json" });
@@ -124,6 +126,7 @@ export async function runDensity(args: string[]): Promise<DensityResult> {
     silenceMs: raw.silenceMs,
     staggerMs: raw.staggerMs,
     runtimes: judge(raw.levels, o.runtimes, o.memoryBudgetMiB),
+    notes: raw.notes,
     wallSeconds: (performance.now() - started) / 1000,
   };
   await reportDensity(result, { write: true, docs: o.docs });

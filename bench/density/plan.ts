@@ -118,12 +118,19 @@ export interface DensityOptions {
   silenceMs: number;
   /** Between one call's join and the next one's, ms (0: all at once). */
   staggerMs: number;
+  /** No level past the listed ones starts once the run may not end within this, min. */
+  budgetMinutes: number;
   docs: boolean;
   render?: string;
 }
 
 /** Default talking stretch, s. */
 export const DEFAULT_TALK_SECONDS = 30;
+/**
+ * Default time budget of a run, min: the levels past the listed ones stop before it runs out
+ * (the listed ones take about 17 min).
+ */
+export const DEFAULT_BUDGET_MINUTES = 25;
 /** Default memory budget of a worker: 4 GiB. */
 export const DEFAULT_MEMORY_GIB = 4;
 
@@ -133,13 +140,14 @@ export function parseDensityArgs(args: string[]): DensityOptions {
     args,
     options: {
       only: { type: "string" },
-      runtimes: { type: "string", default: "deno,recipe" },
+      runtimes: { type: "string", default: "deno,before,recipe" },
       levels: { type: "string" },
       "talk-seconds": { type: "string", default: String(DEFAULT_TALK_SECONDS) },
       "callers-per-process": { type: "string", default: "4" },
       "memory-gib": { type: "string", default: String(DEFAULT_MEMORY_GIB) },
       "silence-s": { type: "string", default: "10" },
       "stagger-ms": { type: "string", default: "0" },
+      "budget-minutes": { type: "string", default: String(DEFAULT_BUDGET_MINUTES) },
       "no-docs": { type: "boolean", default: false },
       render: { type: "string" },
     },
@@ -166,6 +174,7 @@ export function parseDensityArgs(args: string[]): DensityOptions {
     memoryBudgetMiB: 1024 * positive("memory-gib", values["memory-gib"], 0.5),
     silenceMs: 1000 * positive("silence-s", values["silence-s"]),
     staggerMs: positive("stagger-ms", values["stagger-ms"], 0),
+    budgetMinutes: positive("budget-minutes", values["budget-minutes"]),
     docs: !values["no-docs"],
     render: values.render,
   };
@@ -179,6 +188,7 @@ export interface SandboxPlan {
   callersPerProcess: number;
   silenceMs: number;
   staggerMs: number;
+  budgetMinutes: number;
   python?: PythonPeer;
 }
 

@@ -25,15 +25,14 @@ Deno.test("nextLevel: up by 4, not past the top", () => {
 
 Deno.test("parseDensityArgs: defaults, and --levels for every runtime", () => {
   const d = parseDensityArgs(["--only", "density"]);
-  assertEquals(d.runtimes, ["deno", "recipe"]);
+  assertEquals(d.runtimes, ["deno", "before", "recipe"]);
+  assertEquals(d.levels.before, { list: [1, 6], up: false });
   assertEquals(d.levels.deno, { list: [1, 2, 4, 6, 8], up: true });
   assertEquals(d.levels.recipe, SPECS.recipe.defaultLevels);
-  assertEquals([d.talkSeconds, d.callersPerProcess, d.memoryBudgetMiB, d.silenceMs], [
-    30,
-    4,
-    4096,
-    10_000,
-  ]);
+  assertEquals(
+    [d.talkSeconds, d.callersPerProcess, d.memoryBudgetMiB, d.silenceMs, d.staggerMs],
+    [30, 4, 4096, 10_000, 0],
+  );
   assertEquals(d.docs, true);
   const o = parseDensityArgs([
     "--levels",

@@ -37,6 +37,8 @@ export interface RuntimeResult {
 /** What the run inside the sandbox hands back. */
 export interface DensityRaw {
   levels: LevelSamples[];
+  /** What the run says about itself (a level not run for the time budget...). */
+  notes: string[];
   /** The caller processes' callers each. */
   callersPerProcess: number;
   talkSeconds: number;
@@ -63,6 +65,8 @@ export interface DensityResult {
   /** Between one call's join and the next one's, ms (0: all at once). */
   staggerMs: number;
   runtimes: RuntimeResult[];
+  /** What the run says about itself. */
+  notes: string[];
   /** Wall time of the whole run, s. */
   wallSeconds: number;
 }

@@ -9,6 +9,7 @@
  */
 import { HEADROOM, WORKER_CORES } from "./figures.ts";
 import { type DensityResult, levelOf, type RuntimeResult } from "./result.ts";
+import type { LevelSamples } from "./samples.ts";
 import { P95_FACTOR } from "./verdict.ts";
 
 const fixed = (x: number, digits: number) => Number.isFinite(x) ? x.toFixed(digits) : "n/a";
@@ -38,6 +39,11 @@ export function costTable(runtimes: RuntimeResult[]): string {
   return lines.join("\n");
 }
 
+/** How far the level's VAD fell behind real time, s ("n/a" when the level did not say). */
+function vadLate(l: LevelSamples): string {
+  return l.vadLate ? fixed(l.vadLate.maxDelayMs / 1000, 1) : "n/a";
+}
+
 /** What each level's calls did, and whether it held. */
 export function behaviourTable(runtimes: RuntimeResult[]): string {
   const lines = [
@@ -51,8 +57,8 @@ export function behaviourTable(runtimes: RuntimeResult[]): string {
         ? `${whole(f.goodbyeToGoneMs.median)} (${whole(f.goodbyeToGoneMs.max)})`
         : "never";
       lines.push(
-        `| ${r.label} | ${l.n} | ${whole(f.replyP50Ms)} / ${
-          whole(f.replyP95Ms)
+        `| ${r.label} | ${l.n} | ${whole(f.replyP50Ms)} / ${whole(f.replyP95Ms)} | ${
+          vadLate(l)
         } | ${f.goodbyesInFull} of ${l.n} | ${gone} | ${f.endedByAgent} of ${l.n} | ${l.roomsLeft} | ${l.jobsEnded} of ${l.jobsAssigned} | ${
           l.verdict.holds ? "yes" : "no"
         } |`,
@@ -179,6 +185,7 @@ export function renderDensity(result: DensityResult): string {
     legend(result),
     ...(side ? ["**Side by side at the same N**", side] : []),
     ...(why.length ? ["Why a level did not hold:", why.join("\n")] : []),
+    ...(result.notes?.length ? [result.notes.map((n) => `- ${n}`).join("\n")] : []),
     ...(recipe
       ? [
         `The recipe never ends its calls (its \`end_session\` deadlocks, see [comparison](comparison.md)): its levels are judged on calls answered, goodbyes heard in full and reply p95; its callers hang up ${

@@ -23,7 +23,10 @@ function recipe(n: number): LevelSamples {
 }
 
 function result(): DensityResult {
-  const slow = level(16, { calls: Array.from({ length: 16 }, (_, i) => goodCall(i, [3000])) });
+  const slow = level(16, {
+    calls: Array.from({ length: 16 }, (_, i) => goodCall(i, [3000])),
+    vadLate: { warnings: 40, maxDelayMs: 2650 },
+  });
   const raw = [level(1), level(6), slow, recipe(1), recipe(6)];
   return {
     kind: "density",
@@ -38,6 +41,7 @@ function result(): DensityResult {
     callersPerProcess: 4,
     silenceMs: 10_000,
     staggerMs: 0,
+    notes: ["deno: 16 held; 20 not run"],
     runtimes: judge(raw, ["deno", "recipe"], 4096),
     wallSeconds: 1200,
   };
@@ -61,19 +65,19 @@ Deno.test("cost table: per call figures, the callers' cores, the 2-core capacity
   );
 });
 
-Deno.test("behaviour table: goodbyes, endings (never for the recipe), rooms, jobs, verdict", () => {
+Deno.test("behaviour table: replies, VAD lag, goodbyes, endings (never for the recipe), rooms, jobs, verdict", () => {
   const rows = behaviourTable(result().runtimes).split("\n");
   assertEquals(
     rows.find((r) => r.startsWith("| this project | 6 |")),
-    "| this project | 6 | 1100 / 1200 | 6 of 6 | 100 (100) | 6 of 6 | 0 | 6 of 6 | yes |",
+    "| this project | 6 | 1100 / 1200 | 0.0 | 6 of 6 | 100 (100) | 6 of 6 | 0 | 6 of 6 | yes |",
   );
   assertEquals(
     rows.find((r) => r.startsWith("| this project | 16 |")),
-    "| this project | 16 | 3000 / 3000 | 16 of 16 | 100 (100) | 16 of 16 | 0 | 16 of 16 | no |",
+    "| this project | 16 | 3000 / 3000 | 2.6 | 16 of 16 | 100 (100) | 16 of 16 | 0 | 16 of 16 | no |",
   );
   assertEquals(
     rows.find((r) => r.startsWith("| recipe | 6 |")),
-    "| recipe | 6 | 1100 / 1200 | 6 of 6 | never | 0 of 6 | 6 | 0 of 6 | yes |",
+    "| recipe | 6 | 1100 / 1200 | 0.0 | 6 of 6 | never | 0 of 6 | 6 | 0 of 6 | yes |",
   );
 });
 
@@ -94,4 +98,5 @@ Deno.test("summary: largest N held, the cost at 6 calls, the capacity; why a lev
   assertStringIncludes(text, "- this project, 16: reply p95 3000 ms > 1.5 × 1200 ms");
   assertStringIncludes(text, "Command: `deno task bench --only density`");
   assertStringIncludes(text, "The recipe never ends its calls");
+  assertStringIncludes(text, "- deno: 16 held; 20 not run");
 });

@@ -43,6 +43,7 @@ export function level(n: number, over: Partial<LevelSamples> = {}): LevelSamples
     roomsLeft: 0,
     jobsAssigned: n,
     jobsEnded: n,
+    vadLate: { warnings: 0, maxDelayMs: 0 },
     ...over,
   };
 }
