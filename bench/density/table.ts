@@ -47,7 +47,7 @@ function vadLate(l: LevelSamples): string {
 /** What each level's calls did, and whether it held. */
 export function behaviourTable(runtimes: RuntimeResult[]): string {
   const lines = [
-    "| Agent | N | Reply ⁶ | VAD late ⁷ | Goodbyes ⁸ | Bye→gone ⁹ | Ended ¹⁰ | Rooms ¹¹ | Jobs ¹² | Holds |",
+    "| Agent | N | Reply ⁶ | VAD late ⁷ | Goodbyes ⁸ | Bye→gone ⁹ | Done ¹⁰ | Rooms ¹¹ | Jobs ¹² | Holds |",
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const r of runtimes) {
@@ -59,7 +59,7 @@ export function behaviourTable(runtimes: RuntimeResult[]): string {
       lines.push(
         `| ${r.label} | ${l.n} | ${whole(f.replyP50Ms)} / ${whole(f.replyP95Ms)} | ${
           vadLate(l)
-        } | ${f.goodbyesInFull} of ${l.n} | ${gone} | ${f.endedByAgent} of ${l.n} | ${l.roomsLeft} | ${l.jobsEnded} of ${l.jobsAssigned} | ${
+        } | ${f.goodbyesInFull} of ${l.n} | ${gone} | ${f.completed} / ${f.endedByAgent} | ${l.roomsLeft} | ${l.jobsEnded} of ${l.jobsAssigned} | ${
           l.verdict.holds ? "yes" : "no"
         } |`,
       );
@@ -146,7 +146,7 @@ export function legend(result: DensityResult): string {
     `- ⁹ Goodbye's end as heard → caller disconnected, ms, median (max); "never": not within ${
       result.silenceMs / 1000
     } s, then the caller hung up.`,
-    "- ¹⁰ Calls the agent ended (the caller disconnected with `ROOM_DELETED`).",
+    "- ¹⁰ Calls that ran to their bye without an error / calls the agent ended (the caller disconnected with `ROOM_DELETED`).",
     "- ¹¹ The level's rooms the server still held once its calls were over (5 s allowed for the agent's deletions).",
     "- ¹² Jobs the server saw end, of those it assigned for the level's rooms.",
   ].join("\n");

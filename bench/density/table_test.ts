@@ -69,15 +69,15 @@ Deno.test("behaviour table: replies, VAD lag, goodbyes, endings (never for the r
   const rows = behaviourTable(result().runtimes).split("\n");
   assertEquals(
     rows.find((r) => r.startsWith("| this project | 6 |")),
-    "| this project | 6 | 1100 / 1200 | 0.0 | 6 of 6 | 100 (100) | 6 of 6 | 0 | 6 of 6 | yes |",
+    "| this project | 6 | 1100 / 1200 | 0.0 | 6 of 6 | 100 (100) | 6 / 6 | 0 | 6 of 6 | yes |",
   );
   assertEquals(
     rows.find((r) => r.startsWith("| this project | 16 |")),
-    "| this project | 16 | 3000 / 3000 | 2.6 | 16 of 16 | 100 (100) | 16 of 16 | 0 | 16 of 16 | no |",
+    "| this project | 16 | 3000 / 3000 | 2.6 | 16 of 16 | 100 (100) | 16 / 16 | 0 | 16 of 16 | no |",
   );
   assertEquals(
     rows.find((r) => r.startsWith("| recipe | 6 |")),
-    "| recipe | 6 | 1100 / 1200 | 0.0 | 6 of 6 | never | 0 of 6 | 6 | 0 of 6 | yes |",
+    "| recipe | 6 | 1100 / 1200 | 0.0 | 6 of 6 | never | 6 / 0 | 6 | 0 of 6 | yes |",
   );
 });
 
