@@ -7,7 +7,7 @@
 import type { JobProcess, VAD } from "@livekit/agents";
 import * as silero from "@livekit/agents-plugin-silero";
 import { log } from "./core/log.ts";
-import { INPUT_FRAME_MS, installInputFrameSize } from "./core/audio_path.ts";
+import { installInputFrameSize } from "./core/audio_path.ts";
 import { installLinearAudioByteStream } from "./core/audio_bytes.ts";
 
 /** What prewarm leaves in `proc.userData`. */
@@ -21,12 +21,10 @@ export interface PrewarmData extends Record<string, unknown> {
 /** Loads the Silero VAD into `proc.userData.vad`; a second call in the same process reuses it. */
 export async function prewarm(proc: JobProcess<PrewarmData>): Promise<void> {
   if (proc.userData.vad) return;
-  // The audio path's process-wide settings (core/audio_path.ts, core/audio_bytes.ts).
-  const tuning = Deno.env.get("AUDIO_TUNING_EXPERIMENT") ?? "bytes,frames";
-  if (tuning.includes("bytes")) installLinearAudioByteStream();
-  if (tuning.includes("frames")) {
-    installInputFrameSize(Number(Deno.env.get("FRAME_MS_EXPERIMENT") ?? INPUT_FRAME_MS));
-  }
+  // The audio path's process-wide settings, once per process like the VAD: linear audio
+  // chunking (core/audio_bytes.ts) and 20 ms input frames (core/audio_path.ts).
+  installLinearAudioByteStream();
+  installInputFrameSize();
   const started = performance.now();
   proc.userData.vad = await silero.VAD.load();
   proc.userData.prewarmCount = (proc.userData.prewarmCount ?? 0) + 1;

@@ -123,9 +123,10 @@ export const PRELOAD = "compile/preload.ts";
 /**
  * Modules no static import reaches but a process of the binary imports:
  * agents-js's job processes import the agent module by path (main.ts only
- * computes that path), so it must be embedded explicitly.
+ * computes that path), so it must be embedded explicitly; the worker forks its
+ * call hosts by path too (worker/call_host/hosts.ts `HOST_MAIN`).
  */
-export const EXTRA_MODULES = ["agent.ts"] as const;
+export const EXTRA_MODULES = ["agent.ts", "worker/call_host/host_main.ts"] as const;
 
 /** Computes the plan: exclusions, payload size and the `deno compile` arguments. */
 export async function planCompile(opts: PlanOptions = {}): Promise<CompilePlan> {

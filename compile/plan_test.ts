@@ -77,7 +77,9 @@ Deno.test("the compile flags: self-extracting, preload, agent embedded, target, 
   assert(a.includes("--self-extracting"));
   assert(a.includes("--frozen"));
   assertEquals(a[a.indexOf("--preload") + 1], "compile/preload.ts");
-  assertEquals(a[a.indexOf("--include") + 1], "agent.ts");
+  const included = a.flatMap((x, i) => x === "--include" ? [a[i + 1]] : []);
+  // The agent (imported by path in every job process) and the call host (forked by path).
+  assertEquals(included, ["agent.ts", "worker/call_host/host_main.ts"]);
   assertEquals(a[a.indexOf("--target") + 1], "x86_64-unknown-linux-gnu");
   assertEquals(a[a.indexOf("--output") + 1], "dist/exit-message");
   assertEquals(a.at(-1), "main.ts");

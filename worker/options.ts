@@ -117,7 +117,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   {
     flag: "--num-idle-processes",
     env: "NUM_IDLE_PROCESSES",
-    help: "prewarmed job processes kept ready",
+    help: "prewarmed call slots kept ready (in call hosts, which prewarm once for all their slots)",
     defaults: "start: min(CPUs, 4); dev/connect: 0",
   },
   {

@@ -137,4 +137,12 @@ await Promise.all(callers.map(async (c) => {
   await c.disconnected(60_000).catch(() => {});
 }));
 await Promise.all(phones.map((p) => p.stop()));
+// The callers are hung up before their jobs finish (the agent hangs up first): let the jobs
+// end, and their profiles be written, before the worker is stopped.
+const profileDir = extraEnv.CPU_PROFILE_DIR;
+const deadline = performance.now() + 20_000;
+while (
+  performance.now() < deadline &&
+  (profileDir ? [...Deno.readDirSync(profileDir)].length < N : false)
+) await new Promise((r) => setTimeout(r, 200));
 await worker.stop();

@@ -32,6 +32,8 @@ import type { AgentsMessage, FromHost, ToHost } from "./protocol.ts";
 interface Channel {
   ch: number;
   job?: HostedJob;
+  /** A job was asked for and is being set up (its prewarm may still run). */
+  starting?: boolean;
   /** The worker asked this channel to shut down. */
   shuttingDown?: boolean;
   closed?: boolean;
@@ -120,6 +122,8 @@ async function onStartJob(c: Channel, value: Record<string, unknown>): Promise<v
   if (c.job) throw new Error(`channel ${c.ch} already runs a job`);
   const { proc, sessionEndTimeout } = await prewarm(undefined, undefined);
   const lifecycle = await jobLifecycle();
+  // Killed while it was being set up: no job is started on a closed channel.
+  if (c.closed) return;
   const job = new HostedJob(
     { proc, agent: agent!, lifecycle, sessionEndTimeout, send: (msg) => send(c.ch, msg) },
     (value as { runningJob: ConstructorParameters<typeof HostedJob>[1] }).runningJob,
@@ -136,12 +140,13 @@ async function onStartJob(c: Channel, value: Record<string, unknown>): Promise<v
 function onShutdown(c: Channel, value: Record<string, unknown> | undefined): void {
   send(c.ch, { case: "shutdownRequestAck", value: undefined });
   c.shuttingDown = true;
-  if (!c.job) {
+  // A job being set up is closed as soon as it exists (onStartJob).
+  if (!c.job && !c.starting) {
     send(c.ch, { case: "shuttingDown", value: undefined });
     closeChannel(c, { code: 0 });
     return;
   }
-  c.job.close(String(value?.reason ?? "shutdown request"));
+  c.job?.close(String(value?.reason ?? "shutdown request"));
 }
 
 /**
@@ -183,6 +188,7 @@ function onMessage(msg: ToHost): void {
       });
       break;
     case "startJobRequest":
+      c.starting = true;
       void onStartJob(c, v).catch((error) => {
         log().error({ error: String(error) }, "a call could not start in the call host");
         closeChannel(c!, { code: 1 });
