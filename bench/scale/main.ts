@@ -2,7 +2,7 @@
  * `deno task bench --only scale [--scenarios spread,deploy,crash,node,full] [--reps N]`: the five
  * scale scenarios (`scenarios.ts`) on the real livekit-server, real workers and real callers,
  * inside the test sandbox. Prints a summary per scenario and writes
- * `bench/results/scale-<date>.json` and `scale_latest.json` (every call's record). Nothing passes
+ * `bench/results/scale_latest.json` (every call's record; earlier runs in git's history). Nothing passes
  * or fails on a timing.
  *
  * `deno run -A bench/scale/main.ts --out FILE [...]` runs it inside the sandbox already.
@@ -107,10 +107,8 @@ export async function runScaleOnly(args: string[]): Promise<void> {
   const dir = join(ROOT, "bench/results");
   await Deno.mkdir(dir, { recursive: true });
   const json = JSON.stringify(result, null, 2) + "\n";
-  const stamp = result.date.slice(0, 16).replace(/:/g, "-");
-  await Deno.writeTextFile(join(dir, `scale-${stamp}.json`), json);
   await Deno.writeTextFile(join(dir, "scale_latest.json"), json);
-  console.log(`\nwritten: bench/results/scale-${stamp}.json and bench/results/scale_latest.json`);
+  console.log(`\nwritten: bench/results/scale_latest.json`);
 }
 
 if (import.meta.main) {
