@@ -7,7 +7,8 @@
  * @module
  */
 import { AGENT_ENV_VARS, formatEnvVars } from "./core/env_vars.ts";
-import { OPTION_SPECS, type WorkerCommand } from "./worker/options.ts";
+import { OPTION_SPECS } from "./worker/option_specs.ts";
+import type { WorkerCommand } from "./worker/options.ts";
 
 /** The commands main.ts runs. */
 export const COMMANDS = ["console", "start", "dev", "connect", "keeper"] as const;

@@ -7,6 +7,10 @@
  * event loop never stalls on the sound card and no audio-thread callback
  * into JavaScript is needed.
  *
+ * One file past the usual size on purpose: it holds one FFI library's
+ * symbols and the wrappers over them, and splitting it would scatter the
+ * struct layouts those wrappers read.
+ *
  * @module
  */
 import type { OutputDevice } from "./playout.ts";

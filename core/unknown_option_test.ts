@@ -1,7 +1,7 @@
 import { assertEquals } from "@std/assert";
 import { closestOption, editDistance, unknownOptionMessage } from "./unknown_option.ts";
 import { CONSOLE_FLAGS } from "../console/options.ts";
-import { WORKER_FLAGS } from "../worker/options.ts";
+import { WORKER_FLAGS } from "../worker/option_specs.ts";
 
 Deno.test("editDistance: inserts, deletes, substitutions, and two swapped letters count one each", () => {
   assertEquals(editDistance("--offline", "--offline"), 0);

@@ -3,7 +3,7 @@
  * parsed (Dockerfile instructions, the Kubernetes manifest as YAML, the systemd unit as INI, the
  * Grafana dashboard's queries as PromQL with Prometheus's own grammar) and its port, stop signal,
  * stop timeout, command, probes, secrets, resources and metric names are checked against
- * `worker/options.ts`, agents-js's health routes, the per-call figures of the density
+ * `worker/option_specs.ts`, agents-js's health routes, the per-call figures of the density
  * measurements and `worker/metrics.ts`.
  */
 import { assert, assertEquals, assertGreater } from "@std/assert";
@@ -14,7 +14,7 @@ import {
   DEFAULT_HEALTH_PORT,
   DEFAULT_SHUTDOWN_GRACE_S,
   OPTION_SPECS,
-} from "../worker/options.ts";
+} from "../worker/option_specs.ts";
 import { AGENT_ENV_VARS } from "../core/env_vars.ts";
 import { METRIC_NAMES } from "../worker/metrics.ts";
 import { parser } from "@prometheus-io/lezer-promql";

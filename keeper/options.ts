@@ -1,6 +1,6 @@
 /**
  * Options of the call keeper (`keeper`): flags, then environment, then defaults, checked the way
- * the worker's are (`worker/options.ts`), so the same mistakes get the same one-line errors.
+ * the worker's are (`worker/option_values.ts`), so the same mistakes get the same one-line errors.
  *
  * @module
  */
@@ -12,7 +12,8 @@ import {
   KEEPER_JOIN_TIMEOUT_MS,
   KEEPER_POLL_INTERVAL_MS,
 } from "../core/bounds.ts";
-import { integer, type LogLevel, requireToken, resolveUrl, seconds } from "../worker/options.ts";
+import type { LogLevel } from "../worker/options.ts";
+import { integer, requireToken, resolveUrl, seconds } from "../worker/option_values.ts";
 
 /** Everything the keeper needs, resolved and validated. */
 export interface KeeperOptions {

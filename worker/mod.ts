@@ -5,7 +5,7 @@
  * main.ts calls {@link runWorkerCommand} with its arguments (`[command, ...flags]`) and the path of
  * the agent module. The flags and variables are agents-js's (`--url`, `--api-key`, `--api-secret`,
  * `--log-level`, `--room`, `--participant-identity`) plus the operator options of `ServerOptions`
- * (see options.ts and the README table).
+ * (see option_specs.ts and the README table).
  *
  * Why not `cli.runApp()`: its parser cannot take the extra operator flags, its `run()` catch drops
  * the cause ("closing worker due to error"), and its signal handlers have no deadline. So this
@@ -27,7 +27,8 @@ import { WorkerMetrics } from "./metrics.ts";
 import { METRICS_DIR_ENV, MetricsSocket } from "./metrics_socket.ts";
 import { CallCapacity } from "./capacity.ts";
 
-export { OPTION_SPECS, parseWorkerOptions, type WorkerOptions } from "./options.ts";
+export { parseWorkerOptions, type WorkerOptions } from "./options.ts";
+export { OPTION_SPECS } from "./option_specs.ts";
 export { guardPrewarm } from "./job_process.ts";
 
 /** Exit status when the server cannot be reached, refuses the worker, or the worker fails. */

@@ -3,14 +3,23 @@
  * then the mode's default. Names follow agents-js's CLI and `ServerOptions` where they exist.
  *
  * Parsing is pure (argv + an env reader in, options or a {@link UserError} out), so every rule is
- * unit-tested without starting a worker.
+ * unit-tested without starting a worker. The option table and its defaults are in option_specs.ts,
+ * the checks of single values in option_values.ts.
  * @module
  */
 import { unknownOptionMessage } from "../core/unknown_option.ts";
 import { parseArgs } from "node:util";
 import { availableParallelism } from "node:os";
 import { UserError } from "../core/errors.ts";
-import { redactUrl } from "../core/redact.ts";
+import {
+  DEFAULT_CALLS_PER_PROCESS,
+  DEFAULT_DRAIN_TIMEOUT_S,
+  DEFAULT_HEALTH_PORT,
+  DEFAULT_MAX_RETRY,
+  DEFAULT_SHUTDOWN_GRACE_S,
+  WORKER_FLAGS,
+} from "./option_specs.ts";
+import { fraction, integer, onOff, requireToken, resolveUrl, seconds } from "./option_values.ts";
 
 /** The worker commands. */
 export type WorkerCommand = "start" | "dev" | "connect";
@@ -72,129 +81,7 @@ export interface WorkerOptions {
   participantIdentity?: string;
 }
 
-/** A flag, its environment variable, and its help line (worker/README.md's table says the same). */
-export interface OptionSpec {
-  flag: string;
-  env?: string;
-  help: string;
-  defaults: string;
-}
-
-/** Every operator option, in worker/README.md's order. */
-export const OPTION_SPECS: readonly OptionSpec[] = [
-  {
-    flag: "--url",
-    env: "LIVEKIT_URL",
-    help: "LiveKit server or Cloud project URL (ws://, wss://, http://, https://)",
-    defaults: "required (ws://localhost:7880 for a local `livekit-server --dev`)",
-  },
-  { flag: "--api-key", env: "LIVEKIT_API_KEY", help: "API key", defaults: "required" },
-  { flag: "--api-secret", env: "LIVEKIT_API_SECRET", help: "API secret", defaults: "required" },
-  {
-    flag: "--agent-name",
-    env: "LIVEKIT_AGENT_NAME",
-    help: "register for explicit dispatch under this name; `--agent-name=` forces automatic",
-    defaults: "empty: automatic dispatch",
-  },
-  {
-    flag: "--port",
-    env: "HEALTH_PORT",
-    help: "health (`GET /`) and worker-info (`GET /worker`) HTTP port; 0 = any free port",
-    defaults: "start: 8081; dev/connect: 0",
-  },
-  {
-    flag: "--metrics",
-    env: "METRICS",
-    help: "`on`: Prometheus metrics at `GET /metrics` on the health port; `off`: none",
-    defaults: "on",
-  },
-  {
-    flag: "--host",
-    env: "HEALTH_HOST",
-    help: "address the HTTP server binds",
-    defaults: "0.0.0.0",
-  },
-  {
-    flag: "--num-idle-processes",
-    env: "NUM_IDLE_PROCESSES",
-    help: "prewarmed call slots kept ready (in call hosts, which prewarm once for all their slots)",
-    defaults: "start: min(CPUs, 4); dev/connect: 0",
-  },
-  {
-    flag: "--calls-per-process",
-    env: "CALLS_PER_PROCESS",
-    help:
-      "calls one job process runs at once, sharing its runtime and prewarmed VAD; 1 = a process per call",
-    defaults: "8",
-  },
-  {
-    flag: "--load-threshold",
-    env: "LOAD_THRESHOLD",
-    help: "CPU load (0-1) at which the worker stops taking jobs",
-    defaults: "start: 0.7; dev/connect: never",
-  },
-  {
-    flag: "--max-jobs",
-    env: "MAX_JOBS",
-    help:
-      "concurrent calls the worker takes; when set, load = active calls / this instead of CPU load",
-    defaults: "unset: CPU load",
-  },
-  {
-    flag: "--drain-timeout",
-    env: "DRAIN_TIMEOUT",
-    help: "seconds SIGTERM waits for active calls before ending them; 0 = end them at once",
-    defaults: "1800",
-  },
-  {
-    flag: "--shutdown-grace",
-    env: "SHUTDOWN_GRACE",
-    help:
-      "seconds jobs get to end (goodbye included) after the drain; then leftover processes are killed",
-    defaults: "30",
-  },
-  {
-    flag: "--max-retry",
-    env: "MAX_RETRY",
-    help: "connection retries before the worker gives up and exits 1",
-    defaults: "10",
-  },
-  {
-    flag: "--log-level",
-    env: "LOG_LEVEL",
-    help: "trace, debug, info, warn, error, fatal",
-    defaults: "start/connect: info; dev: debug",
-  },
-  {
-    flag: "--room",
-    help: "`connect` only: room to join (created if missing)",
-    defaults: "required for `connect`",
-  },
-  {
-    flag: "--participant-identity",
-    help: "`connect` only: participant to listen to",
-    defaults: "any",
-  },
-];
-
 type EnvReader = Pick<Deno.Env, "get">;
-
-/** The health port of `start` (agents-js's and LiveKit's default). */
-export const DEFAULT_HEALTH_PORT = 8081;
-/** Seconds SIGTERM waits for active calls by default (`DRAIN_TIMEOUT`). */
-export const DEFAULT_DRAIN_TIMEOUT_S = 1800;
-/**
- * Calls per job process by default: a call then costs its own session and room, not a runtime,
- * a module graph and a VAD of its own (see the density notes in docs/density.md). A process
- * that fails takes its calls with it, so this also bounds what one crash ends.
- */
-export const DEFAULT_CALLS_PER_PROCESS = 8;
-const DEFAULT_MAX_RETRY = 10;
-/**
- * Seconds jobs get to end after the drain by default (`SHUTDOWN_GRACE`). Covers the goodbye path
- * of a job ended at shutdown (core/bounds.ts: session close <= 30 s).
- */
-export const DEFAULT_SHUTDOWN_GRACE_S = 30;
 
 /**
  * Parses `argv` (`[command, ...flags]`, as main.ts passes it) and the environment.
@@ -339,138 +226,6 @@ export function parseWorkerOptions(
       : undefined,
   };
 }
-
-/** The server URL from a flag or variable, checked and normalised (ws/wss, path ending in `/`). */
-export function resolveUrl(given: { value?: string; name: string }): string {
-  if (given.value === undefined) {
-    // agents-js would silently use ws://localhost:7880: a local server must be a choice, in every mode.
-    throw new UserError(
-      "LIVEKIT_URL is not set; set it (or pass --url) to your LiveKit server, e.g. wss://my-project.livekit.cloud, or ws://localhost:7880 for a local server",
-    );
-  }
-  const raw = given.value.trim();
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(raw);
-  } catch {
-    parsed = undefined;
-  }
-  // `new URL("localhost:7880")` parses with protocol "localhost:", hence the protocol check.
-  if (
-    !parsed || !["ws:", "wss:", "http:", "https:"].includes(parsed.protocol) || !parsed.hostname
-  ) {
-    throw new UserError(
-      `${given.name}="${
-        redactUrl(raw)
-      }" is not a LiveKit URL; use ws://, wss://, http:// or https:// and a host, e.g. wss://my-project.livekit.cloud`,
-    );
-  }
-  if (parsed.search || parsed.hash || parsed.username || parsed.password) {
-    throw new UserError(
-      `${given.name}="${
-        redactUrl(raw)
-      }" must not carry credentials, a query or a fragment; use the bare server URL and LIVEKIT_API_KEY/LIVEKIT_API_SECRET`,
-    );
-  }
-  return normaliseUrl(parsed);
-}
-
-/**
- * ws(s) scheme and a path ending in "/": agents-js builds the worker URL as `url + "agent"`, so
- * `wss://host/prefix` would otherwise become `wss://host/prefixagent`.
- */
-function normaliseUrl(url: URL): string {
-  const out = new URL(url.href);
-  out.protocol = out.protocol === "https:"
-    ? "wss:"
-    : out.protocol === "http:"
-    ? "ws:"
-    : out.protocol;
-  if (!out.pathname.endsWith("/")) out.pathname += "/";
-  return out.href;
-}
-
-/** An API key or secret from a flag or variable: present, not empty, no spaces or quotes. */
-export function requireToken(
-  given: { value?: string; name: string },
-  flag: string,
-  what: string,
-): string {
-  const label = given.name;
-  if (given.value === undefined) {
-    // `pick` names the variable when neither the flag nor the variable is set.
-    throw new UserError(
-      `${label} is not set; set it to your LiveKit project's ${what} in .env (see .env.example) or pass ${flag}`,
-    );
-  }
-  if (given.value.trim() === "") {
-    // Only a flag can be empty here (an empty variable counts as unset): never let it shadow the
-    // environment, or agents-js would fall back to the variable behind the operator's back.
-    throw new UserError(
-      `${label} is empty; pass your LiveKit project's ${what}, or drop ${flag} to use the environment`,
-    );
-  }
-  // A quoted or padded value in .env is the usual mistake; the server would reject it as 401.
-  if (/\s|["']/.test(given.value)) {
-    throw new UserError(
-      `${label} contains spaces or quotes; remove them (check the quoting in your .env)`,
-    );
-  }
-  return given.value;
-}
-
-/** A whole number from `min` to `max` from a flag or variable, or `undefined` when not given. */
-export function integer(given: { value?: string; name: string }, min: number, max: number) {
-  if (given.value === undefined) return undefined;
-  const v = given.value.trim();
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < min || n > max) {
-    throw new UserError(
-      `${given.name}="${given.value}" is not valid; use a whole number from ${min} to ${max}`,
-    );
-  }
-  return n;
-}
-
-function onOff(given: { value?: string; name: string }) {
-  if (given.value === undefined) return undefined;
-  const v = given.value.trim().toLowerCase();
-  if (["on", "true", "1", "yes"].includes(v)) return true;
-  if (["off", "false", "0", "no"].includes(v)) return false;
-  throw new UserError(`${given.name}="${given.value}" is not valid; use on or off`);
-}
-
-function fraction(given: { value?: string; name: string }) {
-  if (given.value === undefined) return undefined;
-  const v = given.value.trim();
-  const n = Number(v);
-  if (v === "" || !Number.isFinite(n) || n <= 0 || n > 1) {
-    throw new UserError(
-      `${given.name}="${given.value}" is not valid; use a CPU load above 0 and at most 1, e.g. 0.7`,
-    );
-  }
-  return n;
-}
-
-/** Seconds (0 to 86400) from a flag or variable, or `undefined` when not given. */
-export function seconds(given: { value?: string; name: string }) {
-  if (given.value === undefined) return undefined;
-  const v = given.value.trim();
-  const n = Number(v);
-  if (v === "" || !Number.isFinite(n) || n < 0 || n > 86_400) {
-    throw new UserError(
-      `${given.name}="${given.value}" is not valid; use seconds from 0 to 86400, e.g. 1800`,
-    );
-  }
-  return n;
-}
-
-/** The worker options a user may type (documented ones, the token, help), for "did you mean". */
-export const WORKER_FLAGS: readonly string[] = [
-  ...OPTION_SPECS.map((s) => s.flag),
-  "--worker-token",
-  "--help",
-];
 
 /** node:util parseArgs' error, said as every command says it (one line, pointing to --help). */
 export function parseArgsMessage(error: unknown, command: WorkerCommand): string {
