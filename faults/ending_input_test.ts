@@ -12,7 +12,7 @@
  *   `session.run`), fed by an in-memory transport instead of a socket;
  * - the room's text input callback the agent installs (`guardedTextInput`).
  * The voice path and the real console protocol are driven by
- * `faults/console_test.ts`.
+ * `faults/console_input_test.ts`.
  *
  * Re-measure: `deno test -A faults/ending_input_test.ts`.
  */
