@@ -38,6 +38,8 @@ import { runInSandbox } from "../testing/real_room/sandbox.ts";
 import { fromFileUrl } from "../testing/paths.ts";
 import { descendants, treeCpuSeconds, treeMemory } from "./proc.ts";
 import { median } from "./stats.ts";
+import { lkAgentLoadTest, type LkLoadTest } from "./lk_perf.ts";
+import { roomLoadTable } from "./room_load_table.ts";
 
 /** Callers hosted by one caller process (each process is one Deno runtime with rtc-node). */
 const CALLERS_PER_PROCESS = 4;
@@ -108,84 +110,6 @@ export interface RoomLoadResult {
   lk: LkLoadTest;
 }
 
-/** What `lk perf agent-load-test` printed, or why it was not run. */
-export type LkLoadTest =
-  | { ran: true; version: string; command: string; rooms: number; table: string }
-  | { ran: false; why: string };
-
-/** Where the bench looks for `lk`: `LK_BIN`, the cache, then PATH. */
-export function findLk(): string | undefined {
-  const home = Deno.env.get("HOME") ?? "/tmp";
-  const candidates = [
-    Deno.env.get("LK_BIN"),
-    `${Deno.env.get("XDG_CACHE_HOME") || `${home}/.cache`}/exit-message/lk-v2.16.4/lk`,
-    ...(Deno.env.get("PATH") ?? "").split(":").filter(Boolean).map((d) => `${d}/lk`),
-  ];
-  for (const path of candidates) {
-    if (!path) continue;
-    try {
-      if (Deno.statSync(path).isFile) return path;
-    } catch {
-      // not there
-    }
-  }
-  return undefined;
-}
-
-/**
- * Runs `lk perf agent-load-test` (N rooms, an echo participant each, explicit dispatch) against
- * a second worker registered under an agent name, and keeps the table it prints.
- */
-async function lkAgentLoadTest(room: RealRoom, rooms: number): Promise<LkLoadTest> {
-  const lk = findLk();
-  if (!lk) {
-    return {
-      ran: false,
-      why: "no `lk` binary: the Go module proxy refuses github.com/livekit/livekit-cli/v2 at " +
-        "every version (HTTP 403), so it cannot be built here; set LK_BIN to a LiveKit CLI " +
-        "v2.16.x to include it",
-    };
-  }
-  const version = new TextDecoder().decode(
-    (await new Deno.Command(lk, { args: ["--version"], stdout: "piped" }).output()).stdout,
-  ).trim();
-  const agentName = "exit-message-lk-load";
-  const worker = await room.startWorker(["start", "--agent-name", agentName], {}, {
-    defaults: ["--port", "0", "--max-jobs", "64"],
-  });
-  const args = [
-    "perf",
-    "agent-load-test",
-    "--rooms",
-    String(rooms),
-    "--agent-name",
-    agentName,
-    "--duration",
-    "30s",
-  ];
-  const out = await new Deno.Command(lk, {
-    args: [
-      ...args,
-      "--url",
-      room.server.httpUrl,
-      "--api-key",
-      room.server.apiKey,
-      "--api-secret",
-      room.server.apiSecret,
-    ],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  await worker.stop();
-  // deno-lint-ignore no-control-regex
-  const text = new TextDecoder().decode(out.stdout).replace(/\x1b\[[0-9;]*m/g, "").trim();
-  if (!out.success) {
-    return { ran: false, why: `lk exited ${out.code}: ${text.split("\n").slice(-3).join(" ")}` };
-  }
-  return { ran: true, version, command: `lk ${args.join(" ")}`, rooms, table: text };
-}
-
 /** How long the rooms are given to close after the last level: the departure timeout + 10 s. */
 const ROOMS_SETTLE_MS = 30_000;
 
@@ -198,11 +122,6 @@ async function roomsSettled(room: RealRoom, ms: number): Promise<string[]> {
     names = await room.server.roomNames();
   }
   return names;
-}
-
-/** A level's reason in one line (the caller's event dump stays in the JSON). */
-export function shortWhy(why: string | undefined): string {
-  return (why ?? "").split("; caller events")[0].split("\n")[0];
 }
 
 function percentile(xs: number[], p: number): number {
@@ -428,56 +347,6 @@ export async function roomLoadInSandbox(
   } finally {
     await Deno.remove(out).catch(() => {});
   }
-}
-
-/**
- * `lk perf agent-load-test`'s statistics box as a list, one room a line ("room: Agent Joined ✓,
- * ..."), since the box runs wider than a page; the text as it came when it holds no box.
- */
-export function lkStatsList(text: string): string {
-  const rows = text.split("\n").filter((l) => l.trim().startsWith("│"))
-    .map((l) => l.trim().slice(1, -1).split("│").map((c) => c.trim()));
-  if (rows.length < 2) return `\`\`\`text\n${text}\n\`\`\``;
-  const [head, ...data] = rows;
-  const room = head.indexOf("Room");
-  return data.map((cells) =>
-    `- ${cells[room] ?? cells[0]}: ${
-      cells.map((c, i) => i === room || head[i] === "#" || !c ? "" : `${head[i]} ${c}`)
-        .filter(Boolean).join(", ")
-    }`
-  ).join("\n");
-}
-
-/**
- * The room load table as Markdown, then why each level that did not hold did not (one line
- * each, so the table fits the docs' width).
- */
-export function roomLoadTable(r: RoomLoadResult): string {
-  const lines = [
-    "| Calls | Reply p50 / p95 (ms) | Goodbye in full ¹ | Completed | RSS per call (MiB) | CPU per call (s, cores) | Holds |",
-    "| --- | --- | --- | --- | --- | --- | --- |",
-  ];
-  const why: string[] = [];
-  for (const l of r.levels) {
-    const bye = l.calls.filter((c) => c.byeToFirstAudioMs !== undefined);
-    const heard = bye.filter((c) => c.goodbyeHeardInFull).length;
-    lines.push(
-      `| ${l.n} | ${Math.round(l.replyP50Ms)} / ${
-        Math.round(l.replyP95Ms)
-      } | ${heard} of ${bye.length} | ${Math.round(l.completedShare * 100)} % | ${
-        l.rssPerCallMiB.toFixed(0)
-      } | ${l.cpuSecondsPerCall.toFixed(1)} s, ${l.coresPerCall.toFixed(2)} | ${
-        l.holds ? "yes" : "no"
-      } |`,
-    );
-    if (!l.holds) why.push(`- ${l.n} calls: ${shortWhy(l.why)}`);
-  }
-  const notes = [
-    "",
-    "¹ Of the calls that said bye: the goodbye heard in full at the caller.",
-    ...(why.length ? ["", "Why a level did not hold:", "", ...why] : []),
-  ];
-  return [...lines, ...notes].join("\n");
 }
 
 if (import.meta.main) {

@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { DOC_TABLE_WIDTH, tableWidth } from "./doc_blocks.ts";
-import { lkStatsList, type RoomLoadResult, roomLoadTable, shortWhy } from "./room_load.ts";
+import type { RoomLoadResult } from "./room_load.ts";
+import { lkStatsList, roomLoadTable, shortWhy } from "./room_load_table.ts";
 
 Deno.test("room load: a level's reason is one line under the table, without the caller's event dump", () => {
   const why = 'no caller event: caller-2: a reply to "Hello there!" within 60000 ms; caller ' +
