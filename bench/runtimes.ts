@@ -22,7 +22,19 @@ export interface Runtime {
   cwd: string;
   /** `deno --version` first line or `node --version`. */
   version: string;
+  /** Environment the project needs under this runtime, beside each bench's own. */
+  env: Record<string, string>;
 }
+
+/**
+ * What the project runs with under Node: agents-js's own process per call, since a call host
+ * (`worker/call_host/host_main.ts`) starts on `import.meta.main`, which Node lacks; and
+ * agents-js's own health server, since the metrics front is `Deno.serve`.
+ */
+export const NODE_PEER_ENV: Readonly<Record<string, string>> = {
+  CALLS_PER_PROCESS: "1",
+  METRICS: "off",
+};
 
 /** The Deno runtime running this bench, on the project's main.ts. */
 export function denoRuntime(cwd: string): Runtime {
@@ -32,6 +44,7 @@ export function denoRuntime(cwd: string): Runtime {
     prefix: ["run", "-A", "--config", join(ROOT, "deno.json"), join(ROOT, "main.ts")],
     cwd,
     version: `deno ${Deno.version.deno} (V8 ${Deno.version.v8})`,
+    env: {},
   };
 }
 
@@ -43,6 +56,7 @@ export function nodeRuntime(peer: NodePeer): Runtime {
     prefix: peer.prefix,
     cwd: peer.dir,
     version: `node ${peer.nodeVersion.replace(/^v/, "")}`,
+    env: { ...NODE_PEER_ENV },
   };
 }
 

@@ -32,7 +32,7 @@ export interface WorkerRun {
   coldStartMs: number;
   /** Silero VAD load time in each idle process (from prewarm.ts's own debug line). */
   vadLoadMs: number[];
-  /** Idle job processes the worker keeps. */
+  /** Job processes of the idle worker (call hosts count as job processes). */
   idleProcesses: number;
   /** Every process of the idle worker, 2 s after it was ready. */
   processes: WorkerProcess[];
@@ -44,7 +44,8 @@ export interface WorkerRun {
 export function roleOf(m: Pick<ProcMemory, "cmd">, root: boolean): ProcessRole {
   if (root) return "main";
   if (/inference_proc/.test(m.cmd)) return "inference";
-  if (/job_proc/.test(m.cmd)) return "job";
+  // A call host (worker/call_host/) is this project's job process: it prewarms and runs calls.
+  if (/job_proc|host_main/.test(m.cmd)) return "job";
   return "other";
 }
 
@@ -82,6 +83,7 @@ export async function workerRun(rt: Runtime, idle: number, timeoutMs = 90_000): 
     ], {
       cwd: rt.cwd,
       env: childEnv({
+        ...rt.env,
         LIVEKIT_URL: si.url,
         LIVEKIT_API_KEY: apiKey,
         LIVEKIT_API_SECRET: apiSecret,
@@ -99,14 +101,22 @@ export async function workerRun(rt: Runtime, idle: number, timeoutMs = 90_000): 
     ]);
     await conn.register("AW_bench");
     const registered = await c.waitForLine(/registered worker/, timeoutMs);
+    // Every job process prewarms once: `idle` of them with agents-js's executor, fewer with call
+    // hosts (several idle calls to a host). Prewarmed: a VAD loaded per job process there is,
+    // and no new one for a second.
     const vad: { t: number; ms: number }[] = [];
-    while (vad.length < idle) {
+    let stableSince: number | undefined;
+    while (true) {
       const seen = c.lines.flatMap((l) => {
         const ms = vadLoadFromLine(l.line);
         return ms === undefined ? [] : [{ t: l.t, ms }];
       });
+      const jobs = sampler.sample().filter((m) => roleOf(m, m.pid === c.pid) === "job").length;
+      const done = seen.length >= Math.max(1, Math.min(idle, jobs));
+      if (!done || seen.length !== vad.length) stableSince = undefined;
+      else stableSince ??= performance.now();
       vad.splice(0, vad.length, ...seen);
-      if (vad.length >= idle) break;
+      if (stableSince !== undefined && performance.now() - stableSince >= 1000) break;
       if (c.done) throw new Error(`worker exited while prewarming:\n${c.tail(20)}`);
       await sleep(20);
     }

@@ -23,9 +23,9 @@
  * @module
  */
 import { MODEL_LATENCY } from "../../testing/real_room/real_room.ts";
-import { runInSandbox } from "../../testing/real_room/sandbox.ts";
 import { writeDocBlock } from "../doc_blocks.ts";
-import { fromFileUrl, join, ROOT } from "../node_peer/paths_root.ts";
+import { join, ROOT } from "../node_peer/paths_root.ts";
+import { runPlanInSandbox } from "../sandbox_plan.ts";
 import { loadavg, machineInfo } from "../proc.ts";
 import { preparePythonPeer, type PythonPeer } from "../python_peer/setup.ts";
 import { parseDensityArgs, type SandboxPlan } from "./plan.ts";
@@ -79,29 +79,12 @@ export async function runDensity(args: string[]): Promise<DensityResult> {
     budgetMinutes: o.budgetMinutes,
     python,
   };
-  const planFile = await Deno.makeTempFile({ prefix: "bench-density-plan-", suffix: ".json" });
-  const outFile = await Deno.makeTempFile({ prefix: "bench-density-out-", suffix: ".json" });
-  let raw: DensityRaw;
-  try {
-    await Deno.writeTextFile(planFile, JSON.stringify(plan));
-    const code = await runInSandbox([
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--config",
-      join(ROOT, "deno.json"),
-      fromFileUrl(new URL("./in_sandbox.ts", import.meta.url)),
-      "--plan",
-      planFile,
-      "--out",
-      outFile,
-    ], { required: true });
-    if (code !== 0) throw new Error(`the density levels exited ${code}`);
-    raw = JSON.parse(await Deno.readTextFile(outFile));
-  } finally {
-    await Deno.remove(planFile).catch(() => {});
-    await Deno.remove(outFile).catch(() => {});
-  }
+  const raw = await runPlanInSandbox<DensityRaw>(
+    new URL("./in_sandbox.ts", import.meta.url),
+    plan,
+    "the density levels",
+    { required: true },
+  );
   const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
   const agents = String(config.imports?.["@livekit/agents"] ?? "").split("@").pop();
   const versions: Record<string, string> = {

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { EXTRA_MODULES } from "../../compile/plan.ts";
 import { dirname, fromFileUrl, join, pathToFileURL, ROOT } from "./paths_root.ts";
 
 /** The TypeScript runner the peer uses (pinned; the version npm resolved when the bench was written). */
@@ -115,9 +116,14 @@ export async function prepareNodePeer(log: (line: string) => void = () => {}): P
   const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
   const lock = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.lock")));
   const dependencies: Record<string, string> = {};
-  for (const spec of Object.values(config.imports as Record<string, string>)) {
+  // `@std/x` maps to a file of the npm package deno-std (deno.json); Node resolves bare names to
+  // packages only, so each gets a one-file package re-exporting that file (written below).
+  const stdShims: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(config.imports as Record<string, string>)) {
     const p = parseNpmSpecifier(spec);
-    if (p && p.name !== "deno-std") dependencies[p.name] = p.version;
+    if (!p) continue;
+    dependencies[p.name] = p.version;
+    if (p.name === "deno-std") stdShims[name] = `deno-std${spec.slice(spec.indexOf("/"))}`;
   }
   dependencies.tsx = TSX_VERSION;
   const overrides = lockOverrides(lock);
@@ -153,11 +159,22 @@ export async function prepareNodePeer(log: (line: string) => void = () => {}): P
       "--loglevel=error",
     ], dir);
   }
+  for (const [name, target] of Object.entries(stdShims)) {
+    const shim = join(dir, "node_modules", name);
+    await Deno.mkdir(shim, { recursive: true });
+    await Deno.writeTextFile(
+      join(shim, "package.json"),
+      JSON.stringify({ name, type: "module", main: "index.js" }) + "\n",
+    );
+    await Deno.writeTextFile(join(shim, "index.js"), `export * from "${target}";\n`);
+  }
   // The same files Deno runs, copied fresh so the peer never runs stale code: every local
   // module of main.ts's and agent.ts's graphs (as `deno info` lists them), same relative paths.
   const src = join(dir, "src");
   await Deno.remove(src, { recursive: true }).catch(() => {});
-  for (const file of await localModules(["main.ts", "agent.ts"])) {
+  // main.ts's graph and the modules it loads by path (the agent, the call host), as the compiled
+  // binary embeds them.
+  for (const file of await localModules(["main.ts", ...EXTRA_MODULES])) {
     const to = join(src, file);
     await Deno.mkdir(dirname(to), { recursive: true });
     await Deno.copyFile(join(ROOT, file), to);

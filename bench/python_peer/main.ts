@@ -21,8 +21,8 @@
  */
 import { parseArgs } from "node:util";
 import { MODEL_LATENCY } from "../../testing/real_room/real_room.ts";
-import { runInSandbox } from "../../testing/real_room/sandbox.ts";
-import { fromFileUrl, join, ROOT } from "../node_peer/paths_root.ts";
+import { join, ROOT } from "../node_peer/paths_root.ts";
+import { runPlanInSandbox } from "../sandbox_plan.ts";
 import { type NodePeer, prepareNodePeer } from "../node_peer/setup.ts";
 import { loadavg, machineInfo } from "../proc.ts";
 import { denoRuntime, nodeRuntime } from "../runtimes.ts";
@@ -140,29 +140,11 @@ export async function runPythonComparison(args: string[]): Promise<ComparisonRes
     python,
     node,
   };
-  const planFile = await Deno.makeTempFile({ prefix: "bench-python-plan-", suffix: ".json" });
-  const outFile = await Deno.makeTempFile({ prefix: "bench-python-out-", suffix: ".json" });
-  let got: SandboxResult;
-  try {
-    await Deno.writeTextFile(planFile, JSON.stringify(plan));
-    const code = await runInSandbox([
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--config",
-      join(ROOT, "deno.json"),
-      fromFileUrl(new URL("./in_sandbox.ts", import.meta.url)),
-      "--plan",
-      planFile,
-      "--out",
-      outFile,
-    ]);
-    if (code !== 0) throw new Error(`the comparison runs exited ${code}`);
-    got = JSON.parse(await Deno.readTextFile(outFile));
-  } finally {
-    await Deno.remove(planFile).catch(() => {});
-    await Deno.remove(outFile).catch(() => {});
-  }
+  const got = await runPlanInSandbox<SandboxResult>(
+    new URL("./in_sandbox.ts", import.meta.url),
+    plan,
+    "the comparison runs",
+  );
   const result: ComparisonResult = {
     date: new Date().toISOString(),
     command: `deno task bench:python ${args.join(" ")}`.trim(),

@@ -21,7 +21,7 @@ import { BLANK_ENV } from "../../testing/real_room/worker_process.ts";
 import { isAlive } from "../../core/process_tree.ts";
 import { join, ROOT } from "../node_peer/paths_root.ts";
 import type { NodePeer } from "../node_peer/setup.ts";
-import { childEnv } from "../runtimes.ts";
+import { childEnv, NODE_PEER_ENV } from "../runtimes.ts";
 import { pssKiB, sleep, treeMemory } from "../proc.ts";
 import { exitFlowTasks, type StuckTask } from "./console_run.ts";
 import { peerEnv, PeerProcess, type StopResult } from "./launcher.ts";
@@ -172,7 +172,10 @@ export class RoomAgent {
       } else {
         const peer = peers.node;
         if (!peer) throw new Error("the Node peer is not prepared");
-        proc = new PeerProcess(peer.node, [...peer.prefix, ...args], env, peer.dir);
+        proc = new PeerProcess(peer.node, [...peer.prefix, ...args], {
+          ...NODE_PEER_ENV,
+          ...env,
+        }, peer.dir);
       }
     }
     const agent = new RoomAgent(runtime, proc, scratch);
