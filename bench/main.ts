@@ -27,7 +27,6 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { consoleRun, LATENCY } from "./console_run.ts";
 import { prepareNodePeer } from "./node_peer/setup.ts";
-import { join, ROOT } from "./node_peer/paths_root.ts";
 import { loadavg, machineInfo } from "./proc.ts";
 import { denoRuntime, nodeRuntime, type Runtime } from "./runtimes.ts";
 import { summarize } from "./stats.ts";
@@ -46,6 +45,7 @@ import { levelsOf, reportRoom, runRoomOnly } from "./room_report.ts";
 import { runPythonComparison } from "./python_peer/main.ts";
 import { reportVoice, runVoiceBench, type VoiceResult } from "./voice.ts";
 import { BENCHMARKS_DOC, writeDocBlock } from "./doc_blocks.ts";
+import { writeLatestResult } from "./results.ts";
 
 /** The Deno/Node result's file in `bench/results/`. */
 export const LATEST = "deno_node_latest.json";
@@ -170,11 +170,7 @@ async function report(result: BenchResult, docs: boolean, write = true): Promise
   console.log(`\n${header}\n\n${table}\n`);
   for (const n of result.notes) console.log(`- ${n}`);
   if (write) {
-    const dir = join(ROOT, "bench/results");
-    await Deno.mkdir(dir, { recursive: true });
-    // The latest result only: earlier ones stay in git's history.
-    await Deno.writeTextFile(join(dir, LATEST), JSON.stringify(result, null, 2) + "\n");
-    console.log(`\nwritten: bench/results/${LATEST}`);
+    console.log(`\nwritten: ${await writeLatestResult(LATEST, result)}`);
   }
   if (docs) {
     const block = `${header}\n\n${table}\n\n${

@@ -7,10 +7,10 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { join, ROOT } from "./node_peer/paths_root.ts";
 import { P95_FACTOR, roomLoadInSandbox, type RoomLoadResult } from "./room_load.ts";
 import { lkStatsList, roomLoadTable } from "./room_load_table.ts";
 import { BENCHMARKS_DOC, writeDocBlock } from "./doc_blocks.ts";
+import { writeLatestResult } from "./results.ts";
 
 /** The room load result's file in `bench/results/`. */
 export const ROOM_LATEST = "room_load_latest.json";
@@ -67,9 +67,7 @@ export async function reportRoom(
     console.log(`${BENCHMARKS_DOC}: the room load block was updated`);
   }
   if (!write) return;
-  const dir = join(ROOT, "bench/results");
-  await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeTextFile(join(dir, ROOM_LATEST), JSON.stringify(room, null, 2) + "\n");
+  await writeLatestResult(ROOM_LATEST, room);
 }
 
 /** `deno task bench --only room`: the room load alone (no Node peer needed). */

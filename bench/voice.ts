@@ -13,7 +13,6 @@
 import { availableParallelism, cpus } from "node:os";
 import { parseArgs } from "node:util";
 import { BENCHMARKS_DOC, writeDocBlock } from "./doc_blocks.ts";
-import { join, ROOT } from "./node_peer/paths_root.ts";
 import { type NodePeer, prepareNodePeer } from "./node_peer/setup.ts";
 import { loadavg } from "./proc.ts";
 import { denoRuntime, nodeRuntime } from "./runtimes.ts";
@@ -26,6 +25,7 @@ import {
   type VoiceTurn,
 } from "./voice_parts.ts";
 import { voiceRoomInSandbox } from "./voice_room.ts";
+import { writeLatestResult } from "./results.ts";
 
 /** The whole voice run, as written to JSON. */
 export interface VoiceResult {
@@ -160,9 +160,7 @@ export async function runVoiceBench(args: string[], peer?: NodePeer): Promise<Vo
     turns: all,
     roomError,
   };
-  const dir = join(ROOT, "bench/results");
-  await Deno.mkdir(dir, { recursive: true });
-  await Deno.writeTextFile(join(dir, "voice_latest.json"), JSON.stringify(result, null, 2) + "\n");
+  await writeLatestResult("voice_latest.json", result);
   await reportVoice(result, !values["no-docs"]);
   return result;
 }

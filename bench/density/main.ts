@@ -31,6 +31,7 @@ import { preparePythonPeer, type PythonPeer } from "../python_peer/setup.ts";
 import { parseDensityArgs, type SandboxPlan } from "./plan.ts";
 import { DENSITY_LATEST, type DensityRaw, type DensityResult, judge } from "./result.ts";
 import { renderDensity } from "./table.ts";
+import { writeLatestResult } from "../results.ts";
 
 /** The docs page with the density block. */
 export const DENSITY_DOC = "docs/density.md";
@@ -45,10 +46,7 @@ export async function reportDensity(
   const text = renderDensity(result);
   console.log(`\n${text}\n`);
   if (opts.write) {
-    const dir = join(ROOT, "bench/results");
-    await Deno.mkdir(dir, { recursive: true });
-    await Deno.writeTextFile(join(dir, DENSITY_LATEST), JSON.stringify(result, null, 2) + "\n");
-    console.log(`written: bench/results/${DENSITY_LATEST}`);
+    console.log(`written: ${await writeLatestResult(DENSITY_LATEST, result)}`);
   }
   if (opts.docs) {
     await writeDocBlock(DENSITY_DOC, text, DENSITY_BLOCK);

@@ -21,7 +21,7 @@
  */
 import { parseArgs } from "node:util";
 import { MODEL_LATENCY } from "../../testing/real_room/real_room.ts";
-import { join, ROOT } from "../node_peer/paths_root.ts";
+import { ROOT } from "../node_peer/paths_root.ts";
 import { runPlanInSandbox } from "../sandbox_plan.ts";
 import { type NodePeer, prepareNodePeer } from "../node_peer/setup.ts";
 import { loadavg, machineInfo } from "../proc.ts";
@@ -33,6 +33,7 @@ import { DEFAULT_PARTS, type Part, PARTS, type Plan, type SandboxResult } from "
 import type { AgentRuntime } from "./room_agent.ts";
 import { type ScenarioName, SCENARIOS } from "./room_records.ts";
 import { preparePythonPeer } from "./setup.ts";
+import { writeLatestResult } from "../results.ts";
 
 /** The command line of the comparison (see the module doc). */
 export function parseComparisonArgs(args: string[]) {
@@ -100,11 +101,7 @@ export async function reportComparison(
   const text = renderComparison(result);
   console.log(`\n${text}`);
   if (opts.write) {
-    const dir = join(ROOT, "bench/results");
-    await Deno.mkdir(dir, { recursive: true });
-    // The latest result only: earlier ones stay in git's history.
-    await Deno.writeTextFile(join(dir, PYTHON_LATEST), JSON.stringify(result, null, 2) + "\n");
-    console.log(`\nwritten: bench/results/${PYTHON_LATEST}`);
+    console.log(`\nwritten: ${await writeLatestResult(PYTHON_LATEST, result)}`);
   }
   if (opts.docs) {
     await writeDocBlock(COMPARISON_DOC, text, "python");

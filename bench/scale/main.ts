@@ -13,7 +13,6 @@ import { parseArgs } from "node:util";
 import { realRoomProblem } from "../../testing/real_room/real_room.ts";
 import { runInSandbox } from "../../testing/real_room/sandbox.ts";
 import { fromFileUrl } from "../../testing/paths.ts";
-import { join, ROOT } from "../node_peer/paths_root.ts";
 import { loadavg, machineInfo } from "../proc.ts";
 import {
   crashes,
@@ -28,6 +27,7 @@ import {
   type SpreadResult,
 } from "./scenarios.ts";
 import { scaleSummary } from "./report.ts";
+import { writeLatestResult } from "../results.ts";
 
 /** Every scenario, in order. */
 export const SCENARIOS = ["spread", "deploy", "crash", "node", "full"] as const;
@@ -104,11 +104,7 @@ export async function runScaleOnly(args: string[]): Promise<void> {
   const result = await scaleInSandbox(passed);
   result.command = `deno task bench ${args.join(" ")}`.trim();
   console.log(scaleSummary(result));
-  const dir = join(ROOT, "bench/results");
-  await Deno.mkdir(dir, { recursive: true });
-  const json = JSON.stringify(result, null, 2) + "\n";
-  await Deno.writeTextFile(join(dir, "scale_latest.json"), json);
-  console.log(`\nwritten: bench/results/scale_latest.json`);
+  console.log(`\nwritten: ${await writeLatestResult("scale_latest.json", result)}`);
 }
 
 if (import.meta.main) {
