@@ -111,7 +111,12 @@ Deno.test({
     const { p, grandchild } = await agentLeavingAGrandchild();
     try {
       await bounded(p.close(), 5_000, () => "close() still waiting for the agent's pipes");
-      assertEquals(isAlive(grandchild), false, "the grandchild outlived the agent's close");
+      // SIGKILLed, it ends within moments; without the group kill `sleep 20` lives on.
+      await until(
+        () => !isAlive(grandchild) || undefined,
+        2_000,
+        "the grandchild to end after close()",
+      );
     } finally {
       try {
         Deno.kill(grandchild, "SIGKILL");
@@ -129,7 +134,11 @@ Deno.test({
     const { p, grandchild } = await agentLeavingAGrandchild();
     try {
       await bounded(p.kill(), 5_000, () => "kill() still waiting for the agent's pipes");
-      assertEquals(isAlive(grandchild), false, "the grandchild outlived kill()");
+      await until(
+        () => !isAlive(grandchild) || undefined,
+        2_000,
+        "the grandchild to end after kill()",
+      );
     } finally {
       try {
         Deno.kill(grandchild, "SIGKILL");
