@@ -33,12 +33,23 @@ export interface SessionModels {
   vad: VAD;
 }
 
+/** Where the models reach the gateway, and with what; unset fields come from the environment. */
+export interface InferenceAuth {
+  /** The gateway's URL (`LIVEKIT_INFERENCE_URL`). */
+  baseURL?: string;
+  /** `LIVEKIT_API_KEY`. */
+  apiKey?: string;
+  /** `LIVEKIT_API_SECRET`. */
+  apiSecret?: string;
+}
+
 /**
  * The recipe's LiveKit Inference models. Built per job, never at module scope:
  * their constructors throw when the API key or secret is missing.
  */
 export function inferenceModels(
   config: Pick<AgentConfig, "sttModel" | "llmModel" | "ttsModel" | "ttsVoice">,
+  gateway: InferenceAuth = {},
 ): Omit<SessionModels, "vad"> {
   return {
     // The typed STT names are `deepgram/nova-3` + language; the recipe's
@@ -46,12 +57,14 @@ export function inferenceModels(
     stt: new inference.STT({
       model: config.sttModel as inference.STTModels,
       sampleRate: CALL_SAMPLE_RATE,
+      ...gateway,
     }),
-    llm: new inference.LLM({ model: config.llmModel as inference.LLMModels }),
+    llm: new inference.LLM({ model: config.llmModel as inference.LLMModels, ...gateway }),
     tts: new inference.TTS({
       model: config.ttsModel as inference.TTSModels,
       voice: config.ttsVoice,
       sampleRate: CALL_SAMPLE_RATE,
+      ...gateway,
     }),
   };
 }
