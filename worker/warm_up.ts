@@ -26,7 +26,13 @@ import { TIMED_OUT, withTimeout } from "../core/timeout.ts";
 import { startGateway } from "../simulation/mod.ts";
 
 /** How long a rehearsed turn may take before the warm-up gives up on it (it takes 0.3–1 s). */
-export const REHEARSAL_TIMEOUT_MS = 10_000;
+export const REHEARSAL_TIMEOUT_MS = 4_000;
+
+/**
+ * How long the whole warm-up may hold the process's start-up: agents-js gives a process 10 s
+ * (`initializeProcessTimeout`) for its prewarm, the VAD's load included, before it kills it.
+ */
+export const WARM_UP_TIMEOUT_MS = 5_000;
 
 /** What {@link rehearseCall} needs built: a session and its agent, and how to release them. */
 export interface RehearsalParts {
@@ -143,11 +149,20 @@ export function warmProtobufTypes(): number {
 /** Warms this process for its first call (see the module doc); never throws. */
 export async function warmUp(
   warmCall?: () => Promise<{ speechSeconds: number } | void>,
+  timeoutMs = WARM_UP_TIMEOUT_MS,
 ): Promise<void> {
   const started = performance.now();
   try {
     const types = warmProtobufTypes();
-    const rehearsed = await warmCall?.();
+    const rehearsed = warmCall && await withTimeout(warmCall(), timeoutMs);
+    if (rehearsed === TIMED_OUT) {
+      // Its remains end on their own bounds; the process must not miss agents-js's.
+      log().warn(
+        { timeout_ms: timeoutMs },
+        "the warm-up for the first call did not end in time; this process serves calls unwarmed",
+      );
+      return;
+    }
     log().debug(
       {
         ms: Math.round(performance.now() - started),

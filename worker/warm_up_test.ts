@@ -60,6 +60,16 @@ Deno.test("warmUp: a warm-up that fails is logged at debug and never fails the p
   assertEquals(line?.error, "Error: rehearsal refused");
 });
 
+Deno.test("warmUp: a warm-up that hangs is given up at its bound, so the process still meets agents-js's start-up bound", async () => {
+  using logs = captureLogs("warn");
+  // A rehearsal that never ends (no timer of its own: nothing is left behind).
+  await warmUp(() => new Promise(() => {}), 50);
+  const line = logs.lines.find((l) =>
+    l.msg.startsWith("the warm-up for the first call did not end")
+  );
+  assertEquals(line?.timeout_ms, 50);
+});
+
 Deno.test("warmProtobufTypes: every FFI message type's field list is built", async () => {
   const ffi = await import("@livekit/rtc-ffi-bindings");
   // protobuf-es v1 normalizes a type's fields on first use and keeps them in `fields.all`.
