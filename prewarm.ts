@@ -1,14 +1,14 @@
 /**
- * Prewarm: load the Silero VAD once per process, before any job is assigned,
+ * Prewarm: load the Silero VAD (`core/silero_vad.ts`) once per process, before any job is assigned,
  * and keep it in `proc.userData` for every session the process runs.
  *
  * @module
  */
 import type { JobProcess, VAD } from "@livekit/agents";
-import * as silero from "@livekit/agents-plugin-silero";
 import { log } from "./core/log.ts";
 import { installInputFrameSize } from "./core/audio_path.ts";
 import { installLinearAudioByteStream } from "./core/audio_bytes.ts";
+import { SileroVAD } from "./core/silero_vad.ts";
 
 /** What prewarm leaves in `proc.userData`. */
 export interface PrewarmData extends Record<string, unknown> {
@@ -26,7 +26,8 @@ export async function prewarm(proc: JobProcess<PrewarmData>): Promise<void> {
   installLinearAudioByteStream();
   installInputFrameSize();
   const started = performance.now();
-  proc.userData.vad = await silero.VAD.load();
+  // The plugin's Silero VAD, its audio moved linearly (core/silero_vad.ts).
+  proc.userData.vad = await SileroVAD.load();
   proc.userData.prewarmCount = (proc.userData.prewarmCount ?? 0) + 1;
   log().debug({ ms: Math.round(performance.now() - started), pid: proc.pid }, "silero VAD loaded");
 }

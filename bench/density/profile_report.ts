@@ -30,7 +30,9 @@ const COMPONENTS: [string, (url: string, fn: string) => boolean][] = [
   ["(program)", (_u, f) => f === "(program)"],
   [
     "silero VAD (onnxruntime)",
-    (u) => u.includes("onnxruntime") || u.includes("agents-plugin-silero"),
+    (u) =>
+      u.includes("onnxruntime") || u.includes("agents-plugin-silero") ||
+      u.endsWith("core/silero_vad.ts"),
   ],
   ["protobuf (rtc-node FFI messages)", (u) => u.includes("@bufbuild")],
   ["rtc-node audio resampler", (u) => u.includes("audio_resampler")],
