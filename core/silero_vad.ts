@@ -186,15 +186,28 @@ export class SileroVAD extends BaseVAD {
     return this.#opts.minSilenceDuration;
   }
 
-  /** A stream for one call's audio, with its own model state. */
+  /**
+   * A stream for one call's audio, with its own model state. It is forgotten when it closes: the
+   * plugin keeps every stream it made (for `updateOptions`), and with it each one's 60 s speech
+   * buffer (1.9 MiB), for the life of the VAD, which a call host shares by all its calls.
+   */
   stream(): SileroVADStream {
     const stream = new SileroVADStream(
       this,
       this.#opts,
       new OnnxModel(this.#session, this.#opts.sampleRate),
+      () => {
+        const at = this.#streams.indexOf(stream);
+        if (at >= 0) this.#streams.splice(at, 1);
+      },
     );
     this.#streams.push(stream);
     return stream;
+  }
+
+  /** How many streams are open (a test's view of the bookkeeping above). */
+  get openStreams(): number {
+    return this.#streams.length;
   }
 }
 
@@ -209,12 +222,14 @@ export class SileroVADStream extends BaseVADStream {
   #expFilter = new ExpFilter(0.35);
   #extraInferenceTime = 0;
   #logger = log();
+  #onClose: () => void;
 
   /** Use {@link SileroVAD.stream}. */
-  constructor(vad: SileroVAD, opts: SileroOptions, model: OnnxModel) {
+  constructor(vad: SileroVAD, opts: SileroOptions, model: OnnxModel, onClose: () => void) {
     super(vad);
     this.#opts = opts;
     this.#model = model;
+    this.#onClose = onClose;
     this.#run().catch((error) => {
       this.#logger.error(error, "Error in VAD inference task");
       if (!this.closed) this.close();
@@ -415,6 +430,13 @@ export class SileroVADStream extends BaseVADStream {
     } finally {
       (resampler as AudioResampler | null)?.close();
     }
+  }
+
+  /** Closes the stream (once: agents-js's close throws the second time); its VAD forgets it. */
+  override close(): void {
+    if (this.closed) return;
+    this.#onClose();
+    super.close();
   }
 
   /** Changes the options; a new speech-buffer size keeps what is buffered. */

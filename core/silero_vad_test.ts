@@ -169,3 +169,15 @@ Deno.test("SileroVAD: every window is decided as soon as its samples are there",
   await got.done;
   assertEquals(got.events.filter((e) => e.type === VADEventType.INFERENCE_DONE).length, whole);
 });
+
+Deno.test("SileroVAD: a closed stream is forgotten, so a VAD shared by many calls does not keep their buffers", async () => {
+  const vad = await SileroVAD.load();
+  const streams = [vad.stream(), vad.stream(), vad.stream()];
+  assertEquals(vad.openStreams, 3);
+  streams[0].close();
+  streams[2].close();
+  streams[2].close();
+  assertEquals(vad.openStreams, 1);
+  streams[1].close();
+  assertEquals(vad.openStreams, 0);
+});
