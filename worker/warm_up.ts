@@ -15,7 +15,6 @@
  * process. Best effort: a failure is logged at debug and the process serves calls as before.
  * @module
  */
-import type { voice as Voice } from "@livekit/agents";
 import { voice } from "@livekit/agents";
 import * as ffi from "@livekit/rtc-ffi-bindings";
 import type { AudioFrame } from "@livekit/rtc-node";
@@ -37,9 +36,9 @@ export const WARM_UP_TIMEOUT_MS = 5_000;
 /** What {@link rehearseCall} needs built: a session and its agent, and how to release them. */
 export interface RehearsalParts {
   /** The session, not started. */
-  session: Voice.AgentSession;
+  session: voice.AgentSession;
   /** Its agent. */
-  agent: Voice.Agent;
+  agent: voice.Agent;
   /** Releases the models (their pooled sockets). */
   close(): Promise<void>;
 }
