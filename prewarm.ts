@@ -8,6 +8,7 @@ import type { JobProcess, VAD } from "@livekit/agents";
 import { log } from "./core/log.ts";
 import { installInputFrameSize } from "./core/audio_path.ts";
 import { installLinearAudioByteStream } from "./core/audio_bytes.ts";
+import { installPacedAudio } from "./core/paced_audio.ts";
 import { SileroVAD } from "./core/silero_vad.ts";
 
 /** What prewarm leaves in `proc.userData`. */
@@ -22,9 +23,11 @@ export interface PrewarmData extends Record<string, unknown> {
 export async function prewarm(proc: JobProcess<PrewarmData>): Promise<void> {
   if (proc.userData.vad) return;
   // The audio path's process-wide settings, once per process like the VAD: linear audio
-  // chunking (core/audio_bytes.ts) and 20 ms input frames (core/audio_path.ts).
+  // chunking (core/audio_bytes.ts), 20 ms input frames (core/audio_path.ts) and the agent's
+  // track silent between utterances (core/paced_audio.ts).
   installLinearAudioByteStream();
   installInputFrameSize();
+  installPacedAudio();
   const started = performance.now();
   // The plugin's Silero VAD, its audio moved linearly (core/silero_vad.ts).
   proc.userData.vad = await SileroVAD.load();

@@ -13,6 +13,7 @@
  * @module
  */
 import type { voice } from "@livekit/agents";
+import { PACED_QUEUE_MS } from "./paced_audio.ts";
 
 /** The rate every stage of a call's audio runs at (the Inference STT's and TTS's own default). */
 export const CALL_SAMPLE_RATE = 16_000;
@@ -24,9 +25,14 @@ export const ROOM_INPUT: NonNullable<StartOptions["inputOptions"]> = {
   audioSampleRate: CALL_SAMPLE_RATE,
 };
 
-/** The room output options of a call: the agent's track published at {@link CALL_SAMPLE_RATE}. */
+/**
+ * The room output options of a call: the agent's track published at {@link CALL_SAMPLE_RATE}, its
+ * audio paced in this process and nothing sent between utterances (core/paced_audio.ts, installed
+ * by prewarm).
+ */
 export const ROOM_OUTPUT: NonNullable<StartOptions["outputOptions"]> = {
   audioSampleRate: CALL_SAMPLE_RATE,
+  queueSizeMs: PACED_QUEUE_MS,
 };
 
 /** How long each frame of the caller's audio is, as rtc-node delivers it to the agent. */
