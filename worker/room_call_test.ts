@@ -56,7 +56,16 @@ realRoomTest(
     await using room = await RealRoom.start();
     const worker = await room.startWorker();
     const caller = await room.call();
+    const agent = await caller.waitForAgent(30_000);
     await helloExchange(room, caller);
+    // Silent between utterances: the agent's track is muted once its reply is over
+    // (core/paced_audio.ts), and unmuted for the goodbye.
+    const muted = await caller.waitFor(
+      "track_muted",
+      10_000,
+      (e) => e.identity === agent.identity && e.muted,
+      "the agent's track muted after its reply",
+    );
 
     const bye = await sayHeard(room, caller, BYE);
     const tool = await room.gateway.waitFor(
@@ -65,6 +74,10 @@ realRoomTest(
     );
     assert(tool, "the LLM asked for end_session");
     const goodbye = await goodbyeHeard(room, caller, bye.endAt);
+    const unmuted = caller.events().find((e) =>
+      e.ev === "track_muted" && e.identity === agent.identity && !e.muted && e.at > muted.at
+    ) as { at: number } | undefined;
+    assert(unmuted && unmuted.at <= goodbye.startAt, "the agent's track unmuted for the goodbye");
     const gone = await caller.disconnected(30_000);
     assertEquals(gone.reason, "ROOM_DELETED");
     const ended = await sessionEnded(worker, caller.room, 30_000);

@@ -85,6 +85,13 @@ export class Participant {
       this.#emit({ ev: "subscribed", id: this.id, identity: p.identity, at: epochMs() });
       this.#listening.push(this.#listen(track));
     });
+    // The agent's track muted between its utterances, unmuted before each.
+    const mutes = (muted: boolean) => (_pub: unknown, p: { identity: string }) => {
+      if (p.identity === room.localParticipant?.identity) return;
+      this.#emit({ ev: "track_muted", id: this.id, identity: p.identity, muted, at: epochMs() });
+    };
+    room.on(RoomEvent.TrackMuted, mutes(true));
+    room.on(RoomEvent.TrackUnmuted, mutes(false));
     // A data message (the call keeper's notice before it hangs the caller up).
     room.on(RoomEvent.DataReceived, (payload: Uint8Array, _p, _kind, topic?: string) => {
       this.#emit({

@@ -60,6 +60,15 @@ export type CallerEvent =
     /** When a remote participant (the agent) subscribed to the caller's microphone. */
     at: number;
   }
+  | {
+    ev: "track_muted";
+    id: string;
+    /** Whose audio track: the agent's mutes its track between utterances (core/paced_audio.ts). */
+    identity: string;
+    /** `true` when muted, `false` when unmuted. */
+    muted: boolean;
+    at: number;
+  }
   | { ev: "heard_start"; id: string; at: number }
   | {
     ev: "heard";
