@@ -29,8 +29,14 @@
  *
  * @module
  */
-import { LocalTrackMuteRequest } from "@livekit/rtc-ffi-bindings";
-import { AudioFrame, AudioSource, LocalAudioTrack } from "@livekit/rtc-node";
+import {
+  AudioFrameBufferInfo,
+  CaptureAudioFrameRequest,
+  FfiRequest,
+  livekitFfiRequest,
+  LocalTrackMuteRequest,
+} from "@livekit/rtc-ffi-bindings";
+import { type AudioFrame, AudioSource, LocalAudioTrack } from "@livekit/rtc-node";
 import { log } from "./log.ts";
 
 /** The queue size (ms) that asks for a paced source (rtc-node alone would send it all at once). */
@@ -56,8 +62,8 @@ export interface PacerClock {
 
 /** Where a pacer's frames go. */
 export interface PacerSink {
-  /** Sends one frame of {@link FRAME_MS}; resolves once it is taken. */
-  send(frame: Int16Array): Promise<void>;
+  /** Sends one frame of {@link FRAME_MS} (taken at once: the frame may be reused after). */
+  send(frame: Int16Array): void;
   /** Mutes or unmutes the track (never throws). */
   setMuted(muted: boolean): void;
 }
@@ -190,7 +196,7 @@ export class Pacer {
       while (sent < due && !this.#closed) {
         const frame = this.#nextFrame();
         this.#release();
-        await this.#sink.send(frame);
+        this.#sink.send(frame);
         sent++;
         if (this.#idleFrames * FRAME_MS >= IDLE_MS) {
           this.#running = false;
@@ -213,6 +219,7 @@ let installed = false;
 
 interface FfiClientLike {
   request<T>(req: unknown): T;
+  retrievePtr(data: Uint8Array): bigint;
 }
 
 /** rtc-node's own `AudioSource` members, as they were before {@link installPacedAudio}. */
@@ -242,20 +249,50 @@ function setTrackMuted(source: AudioSource, muted: boolean): void {
   }
 }
 
+/**
+ * The sink of a paced rtc-node source: each frame is copied into one buffer of the source's own
+ * and handed to the FFI by one request, encoded once.
+ *
+ * Why not rtc-node's `captureFrame` per frame: it encodes a protobuf request, decodes the
+ * response, waits for the callback with a listener, and arms a timer, for every 10 ms frame of
+ * every call (measured: the JS thread's cost ate the encoder's saving). With no queue the FFI
+ * copies the samples before the request returns (livekit-ffi `server/audio_source.rs`, 0.12.73),
+ * so one buffer, at one address, serves every frame, and the request's bytes never change; the
+ * FFI's single audio thread takes the frames in the order they were requested.
+ */
+function ffiSink(source: AudioSource): PacerSink {
+  const rate = source.sampleRate;
+  const channels = source.numChannels;
+  // An ArrayBuffer of its own: V8 keeps it off its heap, at one address for its life.
+  const samples = new Int16Array(new ArrayBuffer(rate * channels * FRAME_MS / 1000 * 2));
+  const ffi = (globalThis as { _ffiClientInstance?: FfiClientLike })._ffiClientInstance!;
+  const request = new FfiRequest({
+    message: {
+      case: "captureAudioFrame",
+      value: new CaptureAudioFrameRequest({
+        sourceHandle: source.ffiHandle.handle,
+        buffer: new AudioFrameBufferInfo({
+          dataPtr: ffi.retrievePtr(new Uint8Array(samples.buffer)),
+          sampleRate: rate,
+          numChannels: channels,
+          samplesPerChannel: samples.length / channels,
+        }),
+      }),
+    },
+  }).toBinary();
+  return {
+    send: (frame) => {
+      samples.set(frame);
+      livekitFfiRequest(request);
+    },
+    setMuted: (muted) => setTrackMuted(source, muted),
+  };
+}
+
 function pacerOf(source: AudioSource): Pacer {
   let pacer = pacers.get(source);
   if (!pacer) {
-    const rate = source.sampleRate;
-    const channels = source.numChannels;
-    const frameSamples = rate * channels * FRAME_MS / 1000;
-    pacer = new Pacer(rate, channels, {
-      send: (frame) =>
-        originalAudioSource.captureFrame.call(
-          source,
-          new AudioFrame(frame, rate, channels, frameSamples / channels),
-        ),
-      setMuted: (muted) => setTrackMuted(source, muted),
-    });
+    pacer = new Pacer(source.sampleRate, source.numChannels, ffiSink(source));
     pacers.set(source, pacer);
   }
   return pacer;

@@ -52,8 +52,7 @@ function rig() {
   const log: Sent[] = [];
   const pacer = new Pacer(RATE, 1, {
     send: (frame) => {
-      log.push({ at: clock.t, frame });
-      return Promise.resolve();
+      log.push({ at: clock.t, frame: frame.slice() });
     },
     setMuted: (muted) => log.push({ at: clock.t, muted }),
   }, clock);
