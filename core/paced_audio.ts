@@ -66,7 +66,23 @@ export interface PacerSink {
   send(frame: Int16Array): void;
   /** Mutes or unmutes the track (never throws). */
   setMuted(muted: boolean): void;
+  /** Told when the track is muted: how the stretch of sending went. */
+  idle?(run: PacedRun): void;
 }
+
+/** One stretch of sending, from the first audio to the mute. */
+export interface PacedRun {
+  /** Audio and silence sent, in ms. */
+  sentMs: number;
+  /**
+   * The most a frame went out behind its time (the event loop was busy). Past the listener's
+   * jitter buffer (tens of ms) that is a gap the listener's decoder conceals.
+   */
+  maxLateMs: number;
+}
+
+/** Lateness (ms) past which a stretch is logged at info: a listener may have heard a gap. */
+export const LATE_MS = 60;
 
 const realClock: PacerClock = {
   now: () => performance.now(),
@@ -189,10 +205,13 @@ export class Pacer {
   async #run(): Promise<void> {
     const t0 = this.#clock.now();
     let sent = 0;
+    let maxLateMs = 0;
     while (!this.#closed) {
       // Every frame whose time has come, up to LEAD_MS ahead; a late wake catches up at once,
       // which keeps the stream on the wall clock.
-      const due = Math.floor((this.#clock.now() - t0 + LEAD_MS) / FRAME_MS) + 1;
+      const now = this.#clock.now();
+      const due = Math.floor((now - t0 + LEAD_MS) / FRAME_MS) + 1;
+      maxLateMs = Math.max(maxLateMs, now - (t0 + sent * FRAME_MS));
       while (sent < due && !this.#closed) {
         const frame = this.#nextFrame();
         this.#release();
@@ -202,6 +221,7 @@ export class Pacer {
           this.#running = false;
           this.#muted = true;
           this.#sink.setMuted(true);
+          this.#sink.idle?.({ sentMs: sent * FRAME_MS, maxLateMs: Math.round(maxLateMs) });
           return;
         }
       }
@@ -286,6 +306,16 @@ function ffiSink(source: AudioSource): PacerSink {
       livekitFfiRequest(request);
     },
     setMuted: (muted) => setTrackMuted(source, muted),
+    idle: (run) => {
+      if (run.maxLateMs > LATE_MS) {
+        log().info(
+          run,
+          "the agent's audio went out late (the event loop was busy): the caller may have heard a gap",
+        );
+      } else {
+        log().debug(run, "the agent's track is silent: muted");
+      }
+    },
   };
 }
 

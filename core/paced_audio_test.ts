@@ -8,6 +8,7 @@ import {
   LEAD_MS,
   originalAudioSource,
   PACED_QUEUE_MS,
+  type PacedRun,
   Pacer,
   type PacerClock,
   QUEUE_MS,
@@ -45,7 +46,10 @@ class HandClock implements PacerClock {
   }
 }
 
-type Sent = { at: number; frame: Int16Array } | { at: number; muted: boolean };
+type Sent =
+  | { at: number; frame: Int16Array }
+  | { at: number; muted: boolean }
+  | { at: number; run: PacedRun };
 
 function rig() {
   const clock = new HandClock();
@@ -55,10 +59,12 @@ function rig() {
       log.push({ at: clock.t, frame: frame.slice() });
     },
     setMuted: (muted) => log.push({ at: clock.t, muted }),
+    idle: (run) => log.push({ at: clock.t, run }),
   }, clock);
   const frames = () => log.filter((e): e is { at: number; frame: Int16Array } => "frame" in e);
   const mutes = () => log.filter((e): e is { at: number; muted: boolean } => "muted" in e);
-  return { clock, pacer, log, frames, mutes };
+  const runs = () => log.flatMap((e) => "run" in e ? [e.run] : []);
+  return { clock, pacer, log, frames, mutes, runs };
 }
 
 /** `ms` of audio whose every sample is non-zero and tells its position. */
@@ -160,6 +166,32 @@ Deno.test("Pacer: drained resolves when the last audio is sent, not at the mute"
   const lastLoud = frames().findLast((s) => loud(s.frame))!;
   assertEquals(drainedAt, lastLoud.at);
   assert(mutes()[0].at > drainedAt);
+});
+
+Deno.test("Pacer: a stall of the event loop is caught up at once and reported with its lateness", async () => {
+  const { clock, pacer, frames, runs } = rig();
+  const pushed = pacer.push(speech(500));
+  await clock.advance(100);
+  const before = frames().length;
+  // The loop does not run for 150 ms: its next wake comes late, and every frame due goes at once.
+  clock.t += 150;
+  await clock.advance(clock.t);
+  const after = frames();
+  assert(after.length - before >= 15, `caught up ${after.length - before} frames at once`);
+  after.forEach((s, k) => assert(s.at >= k * FRAME_MS - LEAD_MS, `frame ${k} early`));
+  await clock.advance(3000);
+  await pushed;
+  const [run] = runs();
+  // The stall less what had been sent ahead (up to LEAD_MS and a frame).
+  assert(run.maxLateMs >= 150 - LEAD_MS - FRAME_MS, `lateness ${run.maxLateMs} ms`);
+  assertEquals(run.sentMs, frames().length * FRAME_MS);
+
+  // An undisturbed stretch is never late by more than a wake.
+  const quiet = rig();
+  const taken = quiet.pacer.push(speech(500));
+  await quiet.clock.advance(3000);
+  await taken;
+  assert(quiet.runs()[0].maxLateMs <= TICK_MS - LEAD_MS + FRAME_MS);
 });
 
 Deno.test("Pacer: close stops it; a later push is refused", async () => {
