@@ -1,7 +1,14 @@
 // Ad-hoc: one or N calls that talk for a while; per-process and per-thread CPU of the worker tree.
 // deno run -A /tmp/work/profile_call.ts [N] [talkSeconds]   (inside the sandbox)
 import { type Caller, CallerProcess } from "../../testing/real_room/caller/mod.ts";
-import { BYE, CALLER_VOICE, HELLO, QUESTION, RealRoom } from "../../testing/real_room/real_room.ts";
+import {
+  BYE,
+  CALLER_VOICE,
+  HELLO,
+  jsonLines,
+  QUESTION,
+  RealRoom,
+} from "../../testing/real_room/real_room.ts";
 import { descendants, pssKiB } from "../../bench/proc.ts";
 
 const N = Number(Deno.args[0] ?? 1);
@@ -131,6 +138,13 @@ console.log(
   `tree: ${total.toFixed(3)} cores, ${(total / N).toFixed(3)} cores/call; peak PSS ${
     peakPss.toFixed(0)
   } MiB, (peak-idle)/N ${((peakPss - idlePss) / N).toFixed(0)} MiB/call`,
+);
+// How the agent's paced audio kept time (core/paced_audio.ts; the quiet stretches at LOG_LEVEL=debug).
+const stretches = jsonLines(worker).filter((l) => typeof l.maxLateMs === "number");
+const late = stretches.map((l) => l.maxLateMs as number).sort((a, b) => a - b);
+console.log(
+  `paced stretches: ${late.length}; most late ms: median ${late[late.length >> 1] ?? "-"}, ` +
+    `max ${late.at(-1) ?? "-"}; over 60 ms: ${late.filter((x) => x > 60).length}`,
 );
 await Promise.all(callers.map(async (c) => {
   await c.say(BYE);
