@@ -108,6 +108,10 @@ export class Pacer {
   #idleFrames = 0;
   #space: (() => void)[] = [];
   #drained: (() => void)[] = [];
+  // When the listener is done playing what was sent (sent ahead, or late in a burst after a stall,
+  // it still plays in real time), and when it will be done with the last audio.
+  #playhead = 0;
+  #playedAt = 0;
 
   /** A pacer of `sampleRate` Hz, `channels` interleaved, sending to `sink`. */
   constructor(sampleRate: number, channels: number, sink: PacerSink, clock = realClock) {
@@ -138,10 +142,20 @@ export class Pacer {
     return new Promise((resolve) => this.#space.push(resolve));
   }
 
-  /** Resolves once every queued sample has been sent (or dropped by {@link clear}). */
+  /**
+   * Resolves once every queued sample has been sent and its time has passed: when a listener
+   * has played it, not when the last frame left (which may be ahead of time, or a burst after a
+   * stall). At once when it was dropped by {@link clear}.
+   */
   drained(): Promise<void> {
-    if (this.#queued === 0 || this.#closed) return Promise.resolve();
+    if (this.#closed) return Promise.resolve();
+    if (this.#queued === 0) return this.#untilPlayed();
     return new Promise((resolve) => this.#drained.push(resolve));
+  }
+
+  #untilPlayed(): Promise<void> {
+    const wait = this.#playedAt - this.#clock.now();
+    return wait > 0 && !this.#closed ? this.#clock.sleep(wait) : Promise.resolve();
   }
 
   /** Drops what is queued (an interruption); the pacer goes on with silence, then mutes. */
@@ -149,6 +163,7 @@ export class Pacer {
     this.#chunks = [];
     this.#head = 0;
     this.#queued = 0;
+    this.#playedAt = 0;
     this.#release();
   }
 
@@ -163,7 +178,7 @@ export class Pacer {
       for (const resolve of this.#space.splice(0)) resolve();
     }
     if (this.#queued === 0) {
-      for (const resolve of this.#drained.splice(0)) resolve();
+      for (const resolve of this.#drained.splice(0)) void this.#untilPlayed().then(resolve);
     }
   }
 
@@ -214,9 +229,11 @@ export class Pacer {
       maxLateMs = Math.max(maxLateMs, now - (t0 + sent * FRAME_MS));
       while (sent < due && !this.#closed) {
         const frame = this.#nextFrame();
-        this.#release();
         this.#sink.send(frame);
         sent++;
+        this.#playhead = Math.max(this.#playhead, this.#clock.now()) + FRAME_MS;
+        if (this.#idleFrames === 0) this.#playedAt = this.#playhead;
+        this.#release();
         if (this.#idleFrames * FRAME_MS >= IDLE_MS) {
           this.#running = false;
           this.#muted = true;

@@ -156,7 +156,7 @@ Deno.test("Pacer: clear drops what is queued and releases its waiters; silence, 
   assertEquals(mutes().map((m) => m.muted), [true]);
 });
 
-Deno.test("Pacer: drained resolves when the last audio is sent, not at the mute", async () => {
+Deno.test("Pacer: drained resolves when the last audio has played, not when it left, nor at the mute", async () => {
   const { clock, pacer, frames, mutes } = rig();
   await pacer.push(speech(100));
   let drainedAt = -1;
@@ -164,8 +164,24 @@ Deno.test("Pacer: drained resolves when the last audio is sent, not at the mute"
   await clock.advance(1000);
   await playout;
   const lastLoud = frames().findLast((s) => loud(s.frame))!;
-  assertEquals(drainedAt, lastLoud.at);
+  assert(lastLoud.at < 100, "the last audio left ahead of its time");
+  assertEquals(drainedAt, 100, "100 ms of audio from t = 0 has played at t = 100");
   assert(mutes()[0].at > drainedAt);
+});
+
+Deno.test("Pacer: after a stall, drained waits for the burst to play out", async () => {
+  const { clock, pacer } = rig();
+  const pushed = pacer.push(speech(300));
+  let drainedAt = -1;
+  const playout = pacer.drained().then(() => drainedAt = clock.t);
+  await clock.advance(100);
+  // The loop does not run from 100 to 350: the remaining audio then leaves in one burst, and a
+  // listener plays it from then on, in real time.
+  clock.t = 350;
+  await clock.advance(2000);
+  await Promise.all([pushed, playout]);
+  // Sent through 140 before the stall (40 ms ahead), 160 ms more sent at 350: played at 510.
+  assertEquals(drainedAt, 510);
 });
 
 Deno.test("Pacer: a stall of the event loop is caught up at once and reported with its lateness", async () => {
